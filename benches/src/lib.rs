@@ -1,0 +1,1 @@
+//! criterion benchmarks of rdma-sriov's hot paths; see `benches/` and the README.

@@ -1,0 +1,104 @@
+//! Test support for the rdma-sriov workspace (not published).
+//!
+//! - [`require`]: skip a test with a printed reason when something it needs (root, network
+//!   namespaces, a peer program) is missing, or fail instead when `RDMA_SRIOV_REQUIRE_PEERS=1`
+//!   (or `RDMA_SRIOV_REQUIRE_PRIVILEGED=1`) is set, as CI does.
+//! - [`Netns`]: a network namespace created for one test and deleted when dropped.
+//! - [`ChildGuard`]: a child process killed by PID and reaped when dropped.
+//! - [`fixtures`]: the real sysfs fixtures, materialized with their symlinks restored.
+//!
+//! Everything here cleans up by handle (namespace name it created, PID it started), never by
+//! searching for names of things it did not create.
+
+pub mod fixtures;
+mod netns;
+mod process;
+
+pub use netns::{Netns, veth_pair};
+pub use process::ChildGuard;
+
+use std::io::Write;
+use std::path::PathBuf;
+
+/// Something a test needs from the machine.
+#[derive(Debug, Clone)]
+pub enum Need {
+    /// Effective UID 0.
+    Root,
+    /// `ip netns add` works (root, iproute2, a kernel with network namespaces).
+    Netns,
+    /// A program found in `PATH` or in one of the usual sbin directories.
+    Program(&'static str),
+    /// A file that must exist (for example a reference CNI plugin under `/usr/lib/cni`).
+    File(&'static str),
+}
+
+/// True when missing needs must fail the test instead of skipping it.
+pub fn peers_required() -> bool {
+    ["RDMA_SRIOV_REQUIRE_PEERS", "RDMA_SRIOV_REQUIRE_PRIVILEGED"]
+        .iter()
+        .any(|k| std::env::var(k).map(|v| v == "1").unwrap_or(false))
+}
+
+/// Checks every need. Returns true when all are met. Otherwise prints
+/// `SKIP <test>: <reason>` straight to the process's stderr (visible even when the test harness
+/// captures output) and returns false, or panics with the reason when [`peers_required`].
+///
+/// ```
+/// if !testbed::require("doc example", &[testbed::Need::Program("sh")]) {
+///     return;
+/// }
+/// ```
+pub fn require(test: &str, needs: &[Need]) -> bool {
+    let missing: Vec<String> = needs.iter().filter_map(missing_reason).collect();
+    if missing.is_empty() {
+        return true;
+    }
+    let reason = missing.join("; ");
+    if peers_required() {
+        panic!("{test}: required but unavailable: {reason}");
+    }
+    let _ = writeln!(std::io::stderr(), "SKIP {test}: {reason}");
+    false
+}
+
+fn missing_reason(need: &Need) -> Option<String> {
+    match need {
+        Need::Root => {
+            (!nix::unistd::geteuid().is_root()).then(|| "not running as root".to_string())
+        }
+        Need::Netns => {
+            if !nix::unistd::geteuid().is_root() {
+                return Some("network namespaces need root".into());
+            }
+            if find_program("ip").is_none() {
+                return Some("iproute2 `ip` not found".into());
+            }
+            None
+        }
+        Need::Program(name) => find_program(name)
+            .is_none()
+            .then(|| format!("program `{name}` not found")),
+        Need::File(path) => {
+            (!std::path::Path::new(path).exists()).then(|| format!("{path} missing"))
+        }
+    }
+}
+
+/// Finds a program in `PATH`, then in `/usr/sbin`, `/sbin`, `/usr/bin`, `/bin`.
+pub fn find_program(name: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path)
+        .chain(["/usr/sbin", "/sbin", "/usr/bin", "/bin"].map(PathBuf::from))
+        .map(|dir| dir.join(name))
+        .find(|candidate| candidate.is_file())
+}
+
+/// A name unique to this process and call: `<prefix>-<pid>-<n>`, at most 15 bytes when the
+/// prefix is short (interface names are limited to 15).
+pub fn unique_name(prefix: &str) -> String {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    format!("{prefix}{}-{n}", std::process::id() % 100_000)
+}
