@@ -1,8 +1,11 @@
 //! DHCPv4 leasing for pod interfaces: a sans-I/O client, lease persistence, renewals, a
+//! server-side allocator, netns transports, a CNI IPAM plugin.
 //!
 //! - [`codec`]: typed DHCPv4 messages over `dhcproto` (parse/emit, padded to 300 bytes, no
 //!   length trusted).
 //! - [`error`]: the crate's one error type, [`Error`].
+//! - [`server`]: the leaf switch's DHCP server: `dhcpd.conf` subset, lease allocator, lease
+//!   file, UDP server in a netns.
 #![cfg_attr(
     not(test),
     warn(clippy::unwrap_used, clippy::expect_used, clippy::panic)
@@ -10,5 +13,6 @@
 
 pub mod codec;
 pub mod error;
+pub mod server;
 
 pub use error::{Error, Result};
