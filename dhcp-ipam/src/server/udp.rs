@@ -1,0 +1,367 @@
+//! The server on the wire: a UDP socket on port 67 bound to one interface inside a network
+//! namespace, answering clients on the segment and relays.
+//!
+//! The namespace is entered by file descriptor (`setns`) on a dedicated short-lived thread that
+//! creates the socket and reads the interface's address; the socket stays in that namespace
+//! whichever thread uses it afterwards, and the calling thread's namespace never changes.
+//!
+//! Each turn of the loop reads up to [`BATCH`] waiting packets, answers them through the
+//! [`Engine`], appends the batch's lease changes to the [`LeaseFile`] and syncs it once (group
+//! commit), and only then sends the replies: an ACK never leaves before its lease is durable.
+//!
+//! ```no_run
+//! use std::sync::atomic::AtomicBool;
+//! use dhcp_ipam::server::{ServeConfig, ServerConfig, UdpServer};
+//!
+//! let config = ServerConfig::load("/etc/dhcp/dhcpd.conf")?;
+//! let mut server = UdpServer::bind(ServeConfig {
+//!     netns: Some("/var/run/netns/leaf1".into()),
+//!     ifname: "sw0".into(),
+//!     config,
+//!     lease_file: Some("/var/lib/dhcp-ipam/leaf1.leases".into()),
+//!     timers: Default::default(),
+//! })?;
+//! let stop = AtomicBool::new(false); // set it from a signal handler
+//! server.run(&stop)?;
+//! # Ok::<(), dhcp_ipam::Error>(())
+//! ```
+
+use std::fs::File;
+use std::net::{Ipv4Addr, SocketAddrV4, UdpSocket};
+use std::os::fd::AsRawFd;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread::JoinHandle;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use nix::sys::socket::MsgFlags;
+use socket2::{Domain, Protocol, Socket, Type};
+
+use super::alloc::{Secs, Timers};
+use super::config::ServerConfig;
+use super::engine::{Destination, Engine, Reply, Stats};
+use super::leasefile::LeaseFile;
+use crate::codec::{CLIENT_PORT, Message, MessageType, SERVER_PORT};
+use crate::error::Error;
+
+/// Most packets handled per turn (and per lease file sync).
+pub const BATCH: usize = 128;
+
+/// How long the loop waits for a packet before it checks the stop flag and expires leases.
+const POLL: Duration = Duration::from_millis(200);
+
+/// What [`UdpServer::bind`] needs.
+#[derive(Debug, Clone)]
+pub struct ServeConfig {
+    /// The network namespace file to serve in (`/var/run/netns/NAME`); `None`: the caller's.
+    pub netns: Option<PathBuf>,
+    /// The interface to serve on. Its first IPv4 address on a configured subnet is the server
+    /// identifier.
+    pub ifname: String,
+    /// The parsed `dhcpd.conf`.
+    pub config: ServerConfig,
+    /// The lease file; `None` keeps leases in memory only.
+    pub lease_file: Option<PathBuf>,
+    /// Offer and decline hold times.
+    pub timers: Timers,
+}
+
+/// The current time in seconds since the Unix epoch.
+pub fn unix_now() -> Secs {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+/// Runs `f` on a new thread that has entered the network namespace at `netns` first (or on the
+/// calling thread when `netns` is `None`).
+pub fn in_netns<T, F>(netns: Option<&Path>, f: F) -> Result<T, Error>
+where
+    T: Send + 'static,
+    F: FnOnce() -> Result<T, Error> + Send + 'static,
+{
+    let Some(path) = netns else {
+        return f();
+    };
+    let enter_err = |source: std::io::Error| Error::EnterNetns {
+        path: path.to_path_buf(),
+        source,
+    };
+    let file = File::open(path).map_err(enter_err)?;
+    let owned_path = path.to_path_buf();
+    let handle = std::thread::Builder::new()
+        .name("dhcp-netns".into())
+        .spawn(move || {
+            nix::sched::setns(&file, nix::sched::CloneFlags::CLONE_NEWNET).map_err(|e| {
+                Error::EnterNetns {
+                    path: owned_path,
+                    source: e.into(),
+                }
+            })?;
+            f()
+        })
+        .map_err(enter_err)?;
+    handle.join().unwrap_or_else(|_| {
+        Err(enter_err(std::io::Error::other(
+            "the namespace thread panicked",
+        )))
+    })
+}
+
+/// The IPv4 addresses of `ifname` in the calling thread's network namespace.
+pub fn interface_addrs(ifname: &str) -> Result<Vec<Ipv4Addr>, Error> {
+    let addrs = nix::ifaddrs::getifaddrs().map_err(|e| Error::Socket {
+        op: "list interface addresses".into(),
+        ifname: ifname.into(),
+        source: e.into(),
+    })?;
+    Ok(addrs
+        .filter(|a| a.interface_name == ifname)
+        .filter_map(|a| a.address.and_then(|s| s.as_sockaddr_in().map(|s| s.ip())))
+        .collect())
+}
+
+fn open_socket(ifname: &str) -> Result<UdpSocket, Error> {
+    let err = |op: &str| {
+        let op = op.to_string();
+        let ifname = ifname.to_string();
+        move |source| Error::Socket { op, ifname, source }
+    };
+    let sock = Socket::new(Domain::IPV4, Type::DGRAM, Some(Protocol::UDP))
+        .map_err(err("open UDP socket"))?;
+    sock.set_reuse_address(true)
+        .map_err(err("set SO_REUSEADDR"))?;
+    sock.set_broadcast(true).map_err(err("set SO_BROADCAST"))?;
+    sock.bind_device(Some(ifname.as_bytes()))
+        .map_err(err("bind to device"))?;
+    // Bursts of thousands of clients (or perfdhcp) must not overflow the default buffer.
+    let _ = sock.set_recv_buffer_size(4 << 20);
+    let _ = sock.set_send_buffer_size(4 << 20);
+    sock.bind(&SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, SERVER_PORT).into())
+        .map_err(err("bind 0.0.0.0:67"))?;
+    sock.set_read_timeout(Some(POLL))
+        .map_err(err("set receive timeout"))?;
+    Ok(sock.into())
+}
+
+/// A DHCP server bound to an interface. See the [module docs](self).
+#[derive(Debug)]
+pub struct UdpServer {
+    socket: UdpSocket,
+    engine: Engine,
+    leases: Option<LeaseFile>,
+    ifname: String,
+}
+
+impl UdpServer {
+    /// Opens the lease file (restoring its leases), enters the namespace, binds the socket and
+    /// picks the server identifier.
+    pub fn bind(cfg: ServeConfig) -> Result<UdpServer, Error> {
+        let ifname = cfg.ifname.clone();
+        let (socket, addrs) = in_netns(cfg.netns.as_deref(), move || {
+            let socket = open_socket(&ifname)?;
+            Ok((socket, interface_addrs(&ifname)?))
+        })?;
+        let server_id = addrs
+            .iter()
+            .copied()
+            .find(|a| cfg.config.subnet_of(*a).is_some())
+            .ok_or_else(|| Error::ServerInterface {
+                ifname: cfg.ifname.clone(),
+                reason: if addrs.is_empty() {
+                    "the interface has no IPv4 address".into()
+                } else {
+                    format!(
+                        "none of its addresses ({addrs:?}) is on a subnet of {}",
+                        cfg.config.file.display()
+                    )
+                },
+            })?;
+        let mut engine = Engine::new(&cfg.config, server_id, cfg.timers)?;
+        let mut leases = None;
+        if let Some(path) = &cfg.lease_file {
+            let (mut file, records) = LeaseFile::open(path)?;
+            let now = unix_now();
+            let alloc = engine.allocator_mut();
+            let mut skipped = 0usize;
+            for r in &records {
+                if !alloc.restore(r, now) {
+                    skipped += 1;
+                }
+            }
+            if skipped > 0 {
+                tracing::warn!(
+                    skipped,
+                    "lease records for addresses outside every range were dropped"
+                );
+            }
+            file.compact(&alloc.records())?;
+            tracing::info!(
+                path = %path.display(),
+                restored = records.len() - skipped,
+                bound = alloc.bound_count(),
+                "lease file loaded"
+            );
+            leases = Some(file);
+        }
+        Ok(UdpServer {
+            socket,
+            engine,
+            leases,
+            ifname: cfg.ifname,
+        })
+    }
+
+    /// The server identifier (the interface address it answers from).
+    pub fn server_id(&self) -> Ipv4Addr {
+        self.engine.server_id()
+    }
+
+    /// The protocol engine (for its allocator and counters).
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    /// Serves until `stop` is set (checked at least every 200 ms). Returns the counters.
+    pub fn run(&mut self, stop: &AtomicBool) -> Result<Stats, Error> {
+        let mut buf = vec![0u8; 4096];
+        let mut out = Vec::with_capacity(600);
+        let mut replies: Vec<Reply> = Vec::with_capacity(BATCH);
+        while !stop.load(Ordering::Relaxed) {
+            replies.clear();
+            let now = unix_now();
+            match self.socket.recv(&mut buf) {
+                Ok(n) => self.answer(&buf[..n], now, &mut replies),
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        std::io::ErrorKind::WouldBlock
+                            | std::io::ErrorKind::TimedOut
+                            | std::io::ErrorKind::Interrupted
+                    ) =>
+                {
+                    self.idle(now)?;
+                    continue;
+                }
+                Err(source) => {
+                    return Err(Error::Socket {
+                        op: "receive".into(),
+                        ifname: self.ifname.clone(),
+                        source,
+                    });
+                }
+            }
+            for _ in 1..BATCH {
+                match nix::sys::socket::recv(
+                    self.socket.as_raw_fd(),
+                    &mut buf,
+                    MsgFlags::MSG_DONTWAIT,
+                ) {
+                    Ok(n) => self.answer(&buf[..n], now, &mut replies),
+                    Err(_) => break,
+                }
+            }
+            let durable = self.persist();
+            for reply in &replies {
+                if !durable && reply.message.message_type == MessageType::Ack {
+                    continue; // never promise a lease that is not on disk
+                }
+                self.send(reply, &mut out);
+            }
+        }
+        let stats = self.engine.stats();
+        tracing::info!(?stats, "server stopped");
+        Ok(stats)
+    }
+
+    fn answer(&mut self, packet: &[u8], now: Secs, replies: &mut Vec<Reply>) {
+        match Message::parse(packet) {
+            Ok(msg) => {
+                if let Some(reply) = self.engine.handle(&msg, now) {
+                    replies.push(reply);
+                }
+            }
+            Err(e) => tracing::debug!("dropping packet: {e}"),
+        }
+    }
+
+    /// Writes and syncs the batch's lease changes. False when that failed.
+    fn persist(&mut self) -> bool {
+        let changes = self.engine.allocator_mut().take_changes();
+        let Some(file) = self.leases.as_mut() else {
+            return true;
+        };
+        if changes.is_empty() {
+            return true;
+        }
+        match file.append(&changes).and_then(|()| file.sync()) {
+            Ok(()) => true,
+            Err(e) => {
+                tracing::error!("lease file not updated, ACKs withheld: {e}");
+                false
+            }
+        }
+    }
+
+    fn idle(&mut self, now: Secs) -> Result<(), Error> {
+        self.engine.allocator_mut().expire(now);
+        if let Some(file) = self.leases.as_mut()
+            && file.should_compact()
+        {
+            file.compact(&self.engine.allocator().records())?;
+        }
+        Ok(())
+    }
+
+    fn send(&self, reply: &Reply, out: &mut Vec<u8>) {
+        if let Err(e) = reply.message.emit_into(out) {
+            tracing::warn!("cannot encode {}: {e}", reply.message.message_type);
+            return;
+        }
+        let to = match reply.destination {
+            Destination::Unicast(a) => a,
+            Destination::Broadcast => SocketAddrV4::new(Ipv4Addr::BROADCAST, CLIENT_PORT),
+        };
+        if let Err(e) = self.socket.send_to(out, to) {
+            tracing::debug!(%to, "send {}: {e}", reply.message.message_type);
+        }
+    }
+
+    /// Runs the server on a new thread; stop it with [`ServerHandle::stop`].
+    pub fn spawn(mut self) -> Result<ServerHandle, Error> {
+        let stop = Arc::new(AtomicBool::new(false));
+        let flag = stop.clone();
+        let ifname = self.ifname.clone();
+        let thread = std::thread::Builder::new()
+            .name("dhcp-server".into())
+            .spawn(move || self.run(&flag))
+            .map_err(|source| Error::Socket {
+                op: "start server thread".into(),
+                ifname,
+                source,
+            })?;
+        Ok(ServerHandle { stop, thread })
+    }
+}
+
+/// A server running on its own thread.
+#[derive(Debug)]
+pub struct ServerHandle {
+    stop: Arc<AtomicBool>,
+    thread: JoinHandle<Result<Stats, Error>>,
+}
+
+impl ServerHandle {
+    /// Stops the server and waits for it; returns its counters.
+    pub fn stop(self) -> Result<Stats, Error> {
+        self.stop.store(true, Ordering::Relaxed);
+        self.thread.join().unwrap_or_else(|_| {
+            Err(Error::ServerInterface {
+                ifname: String::new(),
+                reason: "server thread panicked".into(),
+            })
+        })
+    }
+}

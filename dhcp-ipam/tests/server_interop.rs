@@ -1,0 +1,416 @@
+//! Our DHCP server (in-process, its socket in a "leaf" network namespace) against real clients
+//! in a "pod" namespace joined by a veth pair: udhcpc, dhclient, dhcpcd, and perfdhcp acting as
+//! a relay. Needs root; skips with a reason otherwise (fails under RDMA_SRIOV_REQUIRE_PEERS=1).
+
+use std::net::Ipv4Addr;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use dhcp_ipam::server::{
+    ClientKey, LeaseFile, RecordState, ServeConfig, ServerConfig, ServerHandle, Timers, UdpServer,
+};
+use testbed::{ChildGuard, Need, Netns, veth_pair};
+
+const CONF: &str = "\
+authoritative;
+default-lease-time 600;
+max-lease-time 7200;
+subnet 192.168.111.0 netmask 255.255.255.0 {
+  range 192.168.111.10 192.168.111.250;
+  option routers 192.168.111.1;
+}
+subnet 10.20.0.0 netmask 255.255.255.0 {
+  range 10.20.0.100 10.20.0.199;
+  option routers 10.20.0.1;
+}
+host pinned { hardware ethernet 02:00:00:00:01:99; fixed-address 192.168.111.5; }
+";
+
+struct Bed {
+    leaf: Netns,
+    pod: Netns,
+    dir: tempfile::TempDir,
+}
+
+impl Bed {
+    fn new() -> Bed {
+        let leaf = Netns::new("dsl").unwrap();
+        let pod = Netns::new("dsp").unwrap();
+        veth_pair(&leaf, "sw0", &pod, "net1").unwrap();
+        leaf.ip(&["addr", "add", "192.168.111.1/24", "dev", "sw0"])
+            .unwrap();
+        Bed {
+            leaf,
+            pod,
+            dir: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    fn leases(&self) -> PathBuf {
+        self.dir.path().join("dhcpd.leases")
+    }
+
+    fn serve(&self, lease_file: bool) -> ServerHandle {
+        let conf = ServerConfig::parse(CONF, "test.conf").unwrap();
+        UdpServer::bind(ServeConfig {
+            netns: Some(self.leaf.path()),
+            ifname: "sw0".into(),
+            config: conf,
+            lease_file: lease_file.then(|| self.leases()),
+            timers: Timers::default(),
+        })
+        .unwrap()
+        .spawn()
+        .unwrap()
+    }
+
+    fn set_mac(&self, mac: &str) {
+        self.pod.ip(&["link", "set", "net1", "down"]).unwrap();
+        self.pod
+            .ip(&["link", "set", "net1", "address", mac])
+            .unwrap();
+        self.pod.ip(&["link", "set", "net1", "up"]).unwrap();
+    }
+
+    fn pod_addr(&self) -> Option<Ipv4Addr> {
+        let out = self
+            .pod
+            .ip(&["-4", "-o", "addr", "show", "dev", "net1"])
+            .unwrap();
+        out.split_whitespace()
+            .skip_while(|w| *w != "inet")
+            .nth(1)
+            .and_then(|a| a.split('/').next())
+            .and_then(|a| a.parse().ok())
+    }
+
+    /// A udhcpc hook that configures net1 inside the pod namespace only.
+    fn hook(&self) -> PathBuf {
+        let path = self.dir.path().join("hook.sh");
+        std::fs::write(
+            &path,
+            "#!/bin/sh\n\
+             case \"$1\" in\n\
+               deconfig) ip -4 addr flush dev \"$interface\" ;;\n\
+               bound|renew) ip -4 addr flush dev \"$interface\"; ip addr add \"$ip/${mask:-24}\" dev \"$interface\"\n\
+                            echo \"$ip $router $lease\" > \"$(dirname \"$0\")/hook.out\" ;;\n\
+             esac\nexit 0\n",
+        )
+        .unwrap();
+        let mut perm = std::fs::metadata(&path).unwrap().permissions();
+        std::os::unix::fs::PermissionsExt::set_mode(&mut perm, 0o755);
+        std::fs::set_permissions(&path, perm).unwrap();
+        path
+    }
+
+    fn udhcpc_once(&self) -> Ipv4Addr {
+        self.pod
+            .ip(&["-4", "addr", "flush", "dev", "net1"])
+            .unwrap();
+        let hook = self.hook();
+        let out = self
+            .pod
+            .command("udhcpc")
+            .args(["-i", "net1", "-n", "-q", "-f", "-t", "5", "-T", "1", "-s"])
+            .arg(&hook)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "udhcpc failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let got = std::fs::read_to_string(self.dir.path().join("hook.out")).unwrap();
+        let mut it = got.split_whitespace();
+        let ip: Ipv4Addr = it.next().unwrap().parse().unwrap();
+        assert_eq!(it.next(), Some("192.168.111.1"), "router option: {got}");
+        assert_eq!(it.next(), Some("600"), "lease time: {got}");
+        assert_eq!(self.pod_addr(), Some(ip));
+        ip
+    }
+}
+
+fn in_range(a: Ipv4Addr) -> bool {
+    (Ipv4Addr::new(192, 168, 111, 10)..=Ipv4Addr::new(192, 168, 111, 250)).contains(&a)
+}
+
+fn bound_records(path: &Path) -> Vec<(Ipv4Addr, ClientKey)> {
+    let (_f, recs) = LeaseFile::open(path).unwrap();
+    recs.into_iter()
+        .filter(|r| r.state == RecordState::Bound)
+        .map(|r| (r.ip, r.client.unwrap()))
+        .collect()
+}
+
+#[test]
+fn udhcpc_gets_a_lease_and_its_release_frees_it() {
+    if !testbed::require(
+        "udhcpc_gets_a_lease_and_its_release_frees_it",
+        &[Need::Root, Need::Netns, Need::Program("udhcpc")],
+    ) {
+        return;
+    }
+    let bed = Bed::new();
+    bed.set_mac("02:00:00:00:01:01");
+    let server = bed.serve(true);
+    let ip = bed.udhcpc_once();
+    assert!(in_range(ip), "{ip}");
+    // the same client asking again gets the same address
+    assert_eq!(bed.udhcpc_once(), ip);
+
+    // udhcpc -R releases on SIGTERM (not with -q), unicast from the leased address
+    bed.pod.ip(&["-4", "addr", "flush", "dev", "net1"]).unwrap();
+    let hook = bed.hook();
+    let child = bed
+        .pod
+        .command("udhcpc")
+        .args(["-i", "net1", "-f", "-R", "-t", "5", "-T", "1", "-s"])
+        .arg(&hook)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut guard = ChildGuard::new(child);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while bed.pod_addr().is_none() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(bed.pod_addr(), Some(ip));
+    guard.stop_with(nix::sys::signal::Signal::SIGTERM).unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    let stats = server.stop().unwrap();
+    assert_eq!(stats.releases, 1, "{stats:?}");
+    assert!(stats.acks >= 3, "{stats:?}");
+    // the release is in the lease file: nothing bound any more
+    assert!(bound_records(&bed.leases()).is_empty());
+}
+
+#[test]
+fn reservation_by_hardware_ethernet_is_honoured() {
+    if !testbed::require(
+        "reservation_by_hardware_ethernet_is_honoured",
+        &[Need::Root, Need::Netns, Need::Program("udhcpc")],
+    ) {
+        return;
+    }
+    let bed = Bed::new();
+    bed.set_mac("02:00:00:00:01:99");
+    let server = bed.serve(false);
+    assert_eq!(bed.udhcpc_once(), Ipv4Addr::new(192, 168, 111, 5));
+    server.stop().unwrap();
+}
+
+#[test]
+fn leases_survive_a_server_restart() {
+    if !testbed::require(
+        "leases_survive_a_server_restart",
+        &[Need::Root, Need::Netns, Need::Program("udhcpc")],
+    ) {
+        return;
+    }
+    let bed = Bed::new();
+    bed.set_mac("02:00:00:00:01:01");
+    let server = bed.serve(true);
+    let first = bed.udhcpc_once();
+    server.stop().unwrap();
+    assert_eq!(
+        bound_records(&bed.leases()),
+        // udhcpc sends option 61 (type 1 + MAC): the lease is keyed on it
+        vec![(first, ClientKey::ClientId(vec![1, 2, 0, 0, 0, 1, 1].into()))]
+    );
+
+    // a new server process reads the lease file: another client never gets `first`
+    let server = bed.serve(true);
+    bed.set_mac("02:00:00:00:01:02");
+    let second = bed.udhcpc_once();
+    assert_ne!(second, first);
+    // and the first client gets its address back
+    bed.set_mac("02:00:00:00:01:01");
+    assert_eq!(bed.udhcpc_once(), first);
+    server.stop().unwrap();
+    let mut bound = bound_records(&bed.leases());
+    bound.sort();
+    assert_eq!(bound.len(), 2, "{bound:?}");
+}
+
+#[test]
+fn dhclient_gets_a_lease() {
+    if !testbed::require(
+        "dhclient_gets_a_lease",
+        &[Need::Root, Need::Netns, Need::Program("dhclient")],
+    ) {
+        return;
+    }
+    let bed = Bed::new();
+    bed.set_mac("02:00:00:00:02:01");
+    let server = bed.serve(true);
+    // Our own script: dhclient-script would touch the host's /etc/resolv.conf.
+    let script = bed.dir.path().join("dhclient-script.sh");
+    std::fs::write(
+        &script,
+        "#!/bin/sh\ncase \"$reason\" in BOUND|RENEW|REBOOT)\n\
+         ip addr add \"$new_ip_address/24\" dev \"$interface\"\n\
+         echo \"$new_ip_address $new_routers $new_dhcp_lease_time\" > \"$(dirname \"$0\")/dhclient.out\" ;;\nesac\nexit 0\n",
+    )
+    .unwrap();
+    let mut perm = std::fs::metadata(&script).unwrap().permissions();
+    std::os::unix::fs::PermissionsExt::set_mode(&mut perm, 0o755);
+    std::fs::set_permissions(&script, perm).unwrap();
+    let lf = bed.dir.path().join("dhclient.leases");
+    let pf = bed.dir.path().join("dhclient.pid");
+    let out = bed
+        .pod
+        .command("timeout")
+        .args(["30", "dhclient", "-4", "-1", "-v", "-sf"])
+        .arg(&script)
+        .arg("-lf")
+        .arg(&lf)
+        .arg("-pf")
+        .arg(&pf)
+        .arg("net1")
+        .output()
+        .unwrap();
+    // dhclient daemonizes once bound: stop it by its pid file (-x: no release)
+    let _ = bed
+        .pod
+        .command("dhclient")
+        .arg("-x")
+        .arg("-lf")
+        .arg(&lf)
+        .arg("-pf")
+        .arg(&pf)
+        .arg("net1")
+        .output();
+    assert!(
+        out.status.success(),
+        "dhclient: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let got = std::fs::read_to_string(bed.dir.path().join("dhclient.out")).unwrap();
+    let mut it = got.split_whitespace();
+    let ip: Ipv4Addr = it.next().unwrap().parse().unwrap();
+    assert!(in_range(ip), "{got}");
+    assert_eq!(it.next(), Some("192.168.111.1"), "{got}");
+    assert_eq!(it.next(), Some("600"), "{got}");
+    let stats = server.stop().unwrap();
+    assert!(stats.acks >= 1, "{stats:?}");
+    assert_eq!(
+        bound_records(&bed.leases()),
+        vec![(ip, ClientKey::mac([2, 0, 0, 0, 2, 1]))]
+    );
+}
+
+#[test]
+fn dhcpcd_gets_a_lease() {
+    if !testbed::require(
+        "dhcpcd_gets_a_lease",
+        &[Need::Root, Need::Netns, Need::Program("dhcpcd")],
+    ) {
+        return;
+    }
+    let bed = Bed::new();
+    bed.set_mac("02:00:00:00:03:01");
+    let server = bed.serve(true);
+    // -1 oneshot, -B foreground, -A no ARP probe, -L no IPv4LL, empty config, no hooks
+    let out = bed
+        .pod
+        .command("timeout")
+        .args([
+            "30",
+            "dhcpcd",
+            "-4",
+            "-1",
+            "-B",
+            "-A",
+            "-L",
+            "-f",
+            "/dev/null",
+            "-c",
+            "/bin/true",
+            "net1",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "dhcpcd: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let ip = bed.pod_addr().expect("dhcpcd configured net1");
+    assert!(in_range(ip), "{ip}");
+    server.stop().unwrap();
+    let bound = bound_records(&bed.leases());
+    assert_eq!(bound.len(), 1, "{bound:?}");
+    assert_eq!(bound[0].0, ip);
+    // with an empty config dhcpcd sends no option 61: the lease is keyed on chaddr
+    assert_eq!(bound[0].1, ClientKey::mac([2, 0, 0, 0, 3, 1]));
+}
+
+/// Runs perfdhcp from the pod namespace as a relay (giaddr = its own address, replies to it on
+/// port 67) and returns its stdout.
+fn perfdhcp(bed: &Bed, local: &str, clients: u32, requests: u32) -> String {
+    let out = bed
+        .pod
+        .command("timeout")
+        .args(["60", "perfdhcp", "-4", "-l", local])
+        .args(["-R", &clients.to_string(), "-n", &requests.to_string()])
+        .args(["-r", "200", "-W", "500000", "192.168.111.1"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stdout.contains("sent packets"),
+        "perfdhcp: {stdout}\n{stderr}"
+    );
+    stdout
+}
+
+/// `received packets: N` of the DISCOVER-OFFER and REQUEST-ACK exchanges.
+fn received(report: &str) -> Vec<u64> {
+    report
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("received packets: "))
+        .filter_map(|n| n.trim().parse().ok())
+        .collect()
+}
+
+#[test]
+fn perfdhcp_relay_gets_leases_from_the_giaddr_subnet() {
+    if !testbed::require(
+        "perfdhcp_relay_gets_leases_from_the_giaddr_subnet",
+        &[Need::Root, Need::Netns, Need::Program("perfdhcp")],
+    ) {
+        return;
+    }
+    let bed = Bed::new();
+    // The relay sits on 10.20.0.0/24, a second subnet of the leaf's interface.
+    bed.leaf
+        .ip(&["addr", "add", "10.20.0.1/24", "dev", "sw0"])
+        .unwrap();
+    bed.pod
+        .ip(&["addr", "add", "10.20.0.2/24", "dev", "net1"])
+        .unwrap();
+    bed.pod
+        .ip(&["route", "add", "192.168.111.0/24", "via", "10.20.0.1"])
+        .unwrap();
+    let server = bed.serve(true);
+    let report = perfdhcp(&bed, "10.20.0.2", 20, 20);
+    let stats = server.stop().unwrap();
+    let got = received(&report);
+    assert_eq!(got, vec![20, 20], "{report}");
+    assert_eq!(stats.acks, 20, "{stats:?}");
+    let bound = bound_records(&bed.leases());
+    assert_eq!(bound.len(), 20);
+    for (ip, _) in &bound {
+        assert!(
+            (Ipv4Addr::new(10, 20, 0, 100)..=Ipv4Addr::new(10, 20, 0, 199)).contains(ip),
+            "{ip} is not from the relay's subnet"
+        );
+    }
+    let mut ips: Vec<_> = bound.iter().map(|(ip, _)| *ip).collect();
+    ips.sort();
+    ips.dedup();
+    assert_eq!(ips.len(), 20, "an address went to two clients");
+}
