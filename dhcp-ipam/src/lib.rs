@@ -4,6 +4,7 @@
 //! - [`codec`]: typed DHCPv4 messages over `dhcproto` (parse/emit, padded to 300 bytes, no
 //!   length trusted).
 //! - [`error`]: the crate's one error type, [`Error`].
+//! - [`client`]: the sans-I/O RFC 2131 client state machine; [`time`]: the [`Time`] it is fed.
 //! - [`server`]: the leaf switch's DHCP server: `dhcpd.conf` subset, lease allocator, lease
 //!   file, UDP server in a netns.
 #![cfg_attr(
@@ -11,8 +12,11 @@
     warn(clippy::unwrap_used, clippy::expect_used, clippy::panic)
 )]
 
+pub mod client;
 pub mod codec;
 pub mod error;
 pub mod server;
+pub mod time;
 
 pub use error::{Error, Result};
+pub use time::Time;
