@@ -165,6 +165,11 @@ impl<E: Exec> CniConfig<E> {
         }
     }
 
+    /// The [`Exec`] in use.
+    pub fn exec(&self) -> &E {
+        &self.exec
+    }
+
     /// Sets the cache directory.
     pub fn with_cache_dir(mut self, dir: impl Into<PathBuf>) -> Self {
         self.cache_dir = dir.into();
