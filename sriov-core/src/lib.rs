@@ -1,1 +1,48 @@
-//! SR-IOV PF/VF model, discovery, VF enabling and the VF allocation ledger, over host traits (sysfs, netlink).
+//! The SR-IOV domain of rdma-sriov: PCI addresses, physical and virtual functions, VF
+//! configuration, discovery, enabling VFs, and a VF pool whose allocation ledger survives
+//! crashes.
+//!
+//! Everything that touches the machine goes through two host traits:
+//! - [`Sysfs`]: read/write attributes, read links, list directories, with the kernel's errno.
+//!   [`FsSysfs`] is the real backend (files under a root, `/` on a host or a rendered tree);
+//!   the `sysfs-sim` crate implements it over a simulated kernel.
+//! - [`NetOps`]: links per network namespace and the PF's VF table.
+//!
+//! ```
+//! use sriov_core::{discover, FsSysfs};
+//! // This machine's /sys: a host without SR-IOV NICs simply has no PFs.
+//! let pfs = discover(&FsSysfs::host()).unwrap_or_default();
+//! for pf in &pfs {
+//!     println!("{} {:?} {}/{} VFs", pf.pci, pf.netdev, pf.num_vfs, pf.total_vfs);
+//! }
+//! ```
+#![cfg_attr(
+    not(test),
+    warn(clippy::unwrap_used, clippy::expect_used, clippy::panic)
+)]
+
+pub mod attr;
+pub mod discovery;
+pub mod enable;
+mod error;
+pub mod ledger;
+mod mac;
+mod model;
+pub mod netops;
+mod pci;
+pub mod pool;
+pub mod sysfs;
+mod vf_config;
+
+pub use discovery::discover;
+pub use enable::{NumVfsOutcome, ResetPolicy, set_num_vfs};
+pub use error::{AttrErrorKind, Error, Result};
+pub use mac::{MacAddress, MacAddressError};
+pub use model::{PhysicalFunction, VirtualFunction};
+pub use netops::{IpPrefix, LinkInfo, NetOps, Netns, Route, VfInfo};
+pub use pci::{PciAddress, PciAddressError};
+pub use sysfs::{EntryKind, FsSysfs, Sysfs};
+pub use vf_config::{
+    LinkState, TxRate, VfConfig, VfConfigError, VfState, VlanConfig, VlanId, VlanProto, VlanQos,
+    parse_on_off,
+};

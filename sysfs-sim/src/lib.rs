@@ -1,1 +1,55 @@
-//! An in-memory Linux kernel model for SR-IOV NICs: sysfs, netdevs, network namespaces, fault injection, rendering to disk.
+//! Simulated SR-IOV hardware: an in-memory model of the parts of the Linux kernel that SR-IOV
+//! and RDMA networking touch, behind the host traits of `sriov-core`.
+//!
+//! - PCI functions with SR-IOV capability ([`NicModel`]: ConnectX-4 to 7, BlueField, E810,
+//!   I350), drivers bound or not, `sriov_drivers_autoprobe`, NUMA nodes, link state.
+//! - Writes behave as in the kernel, errno included: `sriov_numvfs` creates and removes VF
+//!   functions, `virtfnN`/`physfn` links and VF netdevs, checking in the kernel's order (EINVAL,
+//!   ERANGE, same-count no-op, ENOENT without a driver, EBUSY for a non-zero change); `bind` and
+//!   `unbind` of drivers; `carrier` of a down link reads EINVAL.
+//! - Network namespaces: `/sys/class/net` and each device's `net/` are per namespace; moving a
+//!   VF netdev into a pod removes it from the host's view; names clash with EEXIST; a deleted
+//!   namespace hands its physical netdevs back to the host.
+//! - [`SimNetOps`] implements `NetOps` (links, addresses, routes, the PF's VF table).
+//! - Faults: any operation on any path can fail with a chosen errno ([`Fault`]), seeded.
+//! - Rendering: [`SimHost::render`] writes a tree that reads like a real `/sys` (relative links
+//!   as the kernel lays them out), for the real `FsSysfs` backend and for other programs.
+//!
+//! ```
+//! use sriov_core::{discover, set_num_vfs, ResetPolicy, Sysfs};
+//! let host = sysfs_sim::preset("reference", 42).unwrap();
+//! let fs = host.sysfs();
+//! let pf1 = "0000:3b:00.1".parse().unwrap();
+//! let out = set_num_vfs(&fs, pf1, 4, ResetPolicy::Refuse).unwrap();
+//! assert_eq!(out.enabled, 4);
+//! let pfs = discover(&fs).unwrap();
+//! assert_eq!(pfs[1].vfs[0].pci.to_string(), "0000:3b:01.2"); // offset 9
+//! // the kernel refuses a different non-zero count while VFs exist
+//! let err = fs.write("/sys/bus/pci/devices/0000:3b:00.1/sriov_numvfs".as_ref(), "2").unwrap_err();
+//! assert_eq!(err.raw_os_error(), Some(libc::EBUSY));
+//! ```
+#![cfg_attr(
+    not(test),
+    warn(clippy::unwrap_used, clippy::expect_used, clippy::panic)
+)]
+
+mod builder;
+mod faults;
+mod host;
+mod ids;
+pub mod kernel;
+pub mod model;
+mod netops;
+mod presets;
+mod project;
+mod render;
+pub mod vfs;
+
+pub use builder::{BuildError, HostBuilder, NicSpec};
+pub use faults::{Fault, FaultOp, Faults, Target, Trigger};
+pub use host::{OpRecord, SimHost, SimSysfs};
+pub use ids::{NicModel, VfLayout};
+pub use model::NamingScheme;
+pub use netops::{SimNetOps, is_vf, pci_of_link};
+pub use presets::{PRESETS, large, mixed, preset, reference};
+pub use project::modalias;

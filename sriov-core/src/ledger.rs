@@ -1,0 +1,326 @@
+//! The persistent allocation ledger: which VF is whose, and what to restore, in one JSON file
+//! per node that several processes (the device plugin, the CNI plugin) share.
+//!
+//! Every change is a transaction under an exclusive `flock` on `<ledger>.lock`: reload the file
+//! if another process changed it, apply the change in memory, write the whole ledger to
+//! `<ledger>.tmp`, `fsync` it, `rename` it over the ledger and `fsync` the directory. A crash at
+//! any point leaves either the old or the new ledger, never a torn one, so nothing is lost and
+//! no VF is ever handed out twice. A caller only learns of an allocation after it is durable;
+//! a crash after the rename but before the reply is healed by idempotent allocation (the same
+//! owner asking again gets the same VF).
+
+use std::fs::{self, File, OpenOptions};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use nix::fcntl::{Flock, FlockArg};
+use serde::{Deserialize, Serialize};
+
+use crate::PciAddress;
+use crate::error::{Error, Result};
+use crate::pool::{Allocation, Owner, PoolVf, SavedVfState, Selector, VfPool};
+
+const FORMAT: &str = "rdma-sriov/vf-ledger";
+const VERSION: u32 = 1;
+
+/// Where a ledger write stops when a crash is injected (fault drills and tests).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum CrashPoint {
+    /// Before anything is written.
+    BeforeTempWrite,
+    /// Half of the new ledger is in the temporary file.
+    MidTempWrite,
+    /// The temporary file is complete and synced, not yet renamed.
+    BeforeRename,
+    /// The rename happened; the caller was not told.
+    AfterRename,
+}
+
+/// The ledger as stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LedgerState {
+    format: String,
+    version: u32,
+    /// Incremented by every write.
+    pub generation: u64,
+    /// Every allocation, including those of VFs no longer present (orphans).
+    pub allocations: Vec<Allocation>,
+}
+
+impl LedgerState {
+    fn new(generation: u64, allocations: Vec<Allocation>) -> Self {
+        LedgerState {
+            format: FORMAT.into(),
+            version: VERSION,
+            generation,
+            allocations,
+        }
+    }
+}
+
+/// The ledger file and its lock.
+#[derive(Debug)]
+pub struct LedgerFile {
+    path: PathBuf,
+    crash: Option<CrashPoint>,
+}
+
+/// An exclusive lock on a ledger, released when dropped.
+#[derive(Debug)]
+pub struct LedgerLock {
+    _lock: Flock<File>,
+}
+
+impl LedgerFile {
+    /// The ledger at `path` (created on the first write).
+    pub fn new(path: impl Into<PathBuf>) -> Self {
+        LedgerFile {
+            path: path.into(),
+            crash: None,
+        }
+    }
+
+    /// The ledger's path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn sibling(&self, suffix: &str) -> PathBuf {
+        let mut name = self
+            .path
+            .file_name()
+            .map(|n| n.to_os_string())
+            .unwrap_or_default();
+        name.push(suffix);
+        self.path.with_file_name(name)
+    }
+
+    fn io_err(&self, path: PathBuf, op: &'static str) -> impl FnOnce(std::io::Error) -> Error {
+        move |source| Error::Ledger { path, op, source }
+    }
+
+    /// Makes the next write stop at `point` and fail with [`Error::InjectedCrash`], leaving the
+    /// files as a crash there would. For fault drills and tests.
+    pub fn inject_crash(&mut self, point: Option<CrashPoint>) {
+        self.crash = point;
+    }
+
+    /// Takes the exclusive lock (blocks until other processes release it).
+    pub fn lock(&self) -> Result<LedgerLock> {
+        let lock_path = self.sibling(".lock");
+        let file = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)
+            .map_err(self.io_err(lock_path.clone(), "open lock"))?;
+        let lock =
+            Flock::lock(file, FlockArg::LockExclusive).map_err(|(_, errno)| Error::Ledger {
+                path: lock_path,
+                op: "flock",
+                source: errno.into(),
+            })?;
+        Ok(LedgerLock { _lock: lock })
+    }
+
+    /// Reads the ledger; `None` when there is none yet. A leftover temporary file from a crash
+    /// is ignored (it never replaced the ledger).
+    pub fn load(&self) -> Result<Option<LedgerState>> {
+        let text = match fs::read(&self.path) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(source) => {
+                return Err(Error::Ledger {
+                    path: self.path.clone(),
+                    op: "read",
+                    source,
+                });
+            }
+        };
+        let corrupt = |detail: String| Error::LedgerCorrupt {
+            path: self.path.clone(),
+            detail,
+        };
+        let state: LedgerState =
+            serde_json::from_slice(&text).map_err(|e| corrupt(e.to_string()))?;
+        if state.format != FORMAT || state.version != VERSION {
+            return Err(corrupt(format!(
+                "unknown format {:?} version {}",
+                state.format, state.version
+            )));
+        }
+        Ok(Some(state))
+    }
+
+    /// Atomically replaces the ledger with `state`.
+    pub fn store(&self, state: &LedgerState) -> Result<()> {
+        let crash = |point| Error::InjectedCrash {
+            path: self.path.clone(),
+            point,
+        };
+        if self.crash == Some(CrashPoint::BeforeTempWrite) {
+            return Err(crash(CrashPoint::BeforeTempWrite));
+        }
+        let bytes = serde_json::to_vec_pretty(state).map_err(|e| Error::LedgerCorrupt {
+            path: self.path.clone(),
+            detail: format!("cannot encode: {e}"),
+        })?;
+        let tmp = self.sibling(".tmp");
+        let mut file =
+            File::create(&tmp).map_err(self.io_err(tmp.clone(), "create temporary file"))?;
+        if self.crash == Some(CrashPoint::MidTempWrite) {
+            let _ = file.write_all(&bytes[..bytes.len() / 2]);
+            return Err(crash(CrashPoint::MidTempWrite));
+        }
+        file.write_all(&bytes)
+            .map_err(self.io_err(tmp.clone(), "write temporary file"))?;
+        file.sync_all()
+            .map_err(self.io_err(tmp.clone(), "fsync temporary file"))?;
+        drop(file);
+        if self.crash == Some(CrashPoint::BeforeRename) {
+            return Err(crash(CrashPoint::BeforeRename));
+        }
+        fs::rename(&tmp, &self.path)
+            .map_err(self.io_err(self.path.clone(), "rename temporary file over ledger"))?;
+        if let Some(dir) = self.path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            File::open(dir)
+                .and_then(|d| d.sync_all())
+                .map_err(self.io_err(dir.to_path_buf(), "fsync ledger directory"))?;
+        }
+        if self.crash == Some(CrashPoint::AfterRename) {
+            return Err(crash(CrashPoint::AfterRename));
+        }
+        Ok(())
+    }
+}
+
+/// A [`VfPool`] whose every change is durable in a [`LedgerFile`] before it is reported.
+///
+/// ```
+/// use sriov_core::pool::{Owner, PoolVf, Selector};
+/// use sriov_core::ledger::PersistentPool;
+/// let dir = tempfile::tempdir().unwrap();
+/// let pf = "0000:3b:00.0".parse().unwrap();
+/// let vfs: Vec<PoolVf> = (0..8).map(|i| PoolVf { pci: sriov_core::PciAddress::vf_address(&pf, 2, 1, i).unwrap(), pf, numa_node: None }).collect();
+/// let path = dir.path().join("ledger.json");
+/// let vf = {
+///     let mut pool = PersistentPool::open(vfs.clone(), &path).unwrap();
+///     pool.allocate(Selector::Any, &Owner::new("pod-a/net1")).unwrap()
+/// };
+/// // a restarted process sees the allocation
+/// let pool = PersistentPool::open(vfs, &path).unwrap();
+/// assert_eq!(pool.pool().held_by(&Owner::new("pod-a/net1")).unwrap().pci, vf);
+/// ```
+#[derive(Debug)]
+pub struct PersistentPool {
+    pool: VfPool,
+    ledger: LedgerFile,
+    generation: u64,
+    orphans: Vec<Allocation>,
+}
+
+impl PersistentPool {
+    /// Opens the ledger at `path` over the VFs of `inventory`, restoring its allocations.
+    /// Allocations of VFs not in the inventory are kept as orphans (see [`Self::orphans`]).
+    pub fn open(
+        inventory: impl IntoIterator<Item = PoolVf>,
+        path: impl Into<PathBuf>,
+    ) -> Result<Self> {
+        let ledger = LedgerFile::new(path);
+        let mut this = PersistentPool {
+            pool: VfPool::new(inventory)?,
+            ledger,
+            generation: 0,
+            orphans: Vec::new(),
+        };
+        let _lock = this.ledger.lock()?;
+        this.reload()?;
+        Ok(this)
+    }
+
+    fn reload(&mut self) -> Result<()> {
+        match self.ledger.load()? {
+            Some(state) if state.generation != self.generation || self.generation == 0 => {
+                self.orphans = self.pool.restore(state.allocations)?;
+                self.generation = state.generation;
+            }
+            Some(_) => {}
+            None => {
+                if self.generation != 0 {
+                    return Err(Error::LedgerCorrupt {
+                        path: self.ledger.path().to_path_buf(),
+                        detail: "ledger disappeared".into(),
+                    });
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The pool as of the last transaction.
+    pub fn pool(&self) -> &VfPool {
+        &self.pool
+    }
+
+    /// Allocations whose VF is not in the inventory (kept in the ledger, never dropped).
+    pub fn orphans(&self) -> &[Allocation] {
+        &self.orphans
+    }
+
+    /// The ledger file, for fault injection.
+    pub fn ledger_mut(&mut self) -> &mut LedgerFile {
+        &mut self.ledger
+    }
+
+    /// Runs `change` on the pool under the ledger lock and makes it durable. On any error the
+    /// in-memory pool is put back as the ledger has it.
+    pub fn transact<T>(&mut self, change: impl FnOnce(&mut VfPool) -> Result<T>) -> Result<T> {
+        let _lock = self.ledger.lock()?;
+        self.reload()?;
+        let before = self.pool.clone();
+        let out = match change(&mut self.pool) {
+            Ok(out) => out,
+            Err(e) => {
+                self.pool = before;
+                return Err(e);
+            }
+        };
+        if self.pool.allocations().eq(before.allocations()) {
+            return Ok(out); // nothing changed: nothing to write
+        }
+        let mut allocations: Vec<Allocation> = self.pool.allocations().cloned().collect();
+        allocations.extend(self.orphans.iter().cloned());
+        let state = LedgerState::new(self.generation + 1, allocations);
+        match self.ledger.store(&state) {
+            Ok(()) => {
+                self.generation = state.generation;
+                Ok(out)
+            }
+            Err(e) => {
+                self.pool = before;
+                Err(e)
+            }
+        }
+    }
+
+    /// [`VfPool::allocate`], durably. Asking again for what the owner already holds writes
+    /// nothing.
+    pub fn allocate(&mut self, selector: Selector, owner: &Owner) -> Result<PciAddress> {
+        self.transact(|pool| pool.allocate(selector, owner))
+    }
+
+    /// [`VfPool::release`], durably.
+    pub fn release(&mut self, pci: PciAddress, owner: &Owner) -> Result<Allocation> {
+        self.transact(|pool| pool.release(pci, owner))
+    }
+
+    /// [`VfPool::release_owner`], durably.
+    pub fn release_owner(&mut self, owner: &Owner) -> Result<Option<Allocation>> {
+        self.transact(|pool| Ok(pool.release_owner(owner)))
+    }
+
+    /// [`VfPool::set_saved`], durably.
+    pub fn set_saved(&mut self, pci: PciAddress, owner: &Owner, saved: SavedVfState) -> Result<()> {
+        self.transact(|pool| pool.set_saved(pci, owner, saved))
+    }
+}

@@ -1,0 +1,450 @@
+//! The simulator's [`NetOps`]: the link, address and VF-table operations of rtnetlink, with the
+//! kernel's checks and errno.
+
+use std::io;
+
+use sriov_core::{
+    IpPrefix, LinkInfo, LinkState, MacAddress, NetOps, Netns, Route, TxRate, VfInfo, VfState,
+    VlanConfig,
+};
+
+use crate::faults::FaultOp;
+use crate::host::{Inner, SimHost};
+use crate::kernel::valid_ifname;
+use crate::model::{FunctionKind, HOST_NS, Model, NetdevKind, NsId};
+
+fn errno(e: i32) -> io::Error {
+    io::Error::from_raw_os_error(e)
+}
+
+/// Netlink on a simulated host.
+#[derive(Clone, Debug)]
+pub struct SimNetOps {
+    host: SimHost,
+}
+
+impl SimNetOps {
+    pub(crate) fn new(host: SimHost) -> Self {
+        SimNetOps { host }
+    }
+
+    /// Creates a veth pair: `a` in `ns_a`, `b` in `ns_b` (as `ip link add a type veth peer
+    /// name b netns ...`).
+    pub fn add_veth(&self, ns_a: &Netns, a: &str, ns_b: &Netns, b: &str) -> io::Result<()> {
+        self.mutate("add_veth", a, b, FaultOp::AddLink, |inner| {
+            let (na, nb) = (
+                inner.ns_of(ns_a).map_err(os)?,
+                inner.ns_of(ns_b).map_err(os)?,
+            );
+            let m = &mut inner.model;
+            if !valid_ifname(a) || !valid_ifname(b) {
+                return Err(libc::EINVAL);
+            }
+            if m.netdev_by_name(na, a).is_some()
+                || m.netdev_by_name(nb, b).is_some()
+                || (na == nb && a == b)
+            {
+                return Err(libc::EEXIST);
+            }
+            let (ia, ib) = (m.take_ifindex(), m.take_ifindex());
+            let (mac_a, mac_b) = (m.next_random_mac(), m.next_random_mac());
+            for (ifindex, name, ns, mac, peer) in [(ia, a, na, mac_a, ib), (ib, b, nb, mac_b, ia)] {
+                m.netdevs.insert(
+                    ifindex,
+                    crate::model::Netdev {
+                        ifindex,
+                        name: name.to_string(),
+                        ns,
+                        mac,
+                        mtu: 1500,
+                        admin_up: false,
+                        kind: NetdevKind::Veth { peer },
+                        addresses: Vec::new(),
+                        dev_port: 0,
+                        phys_port_name: None,
+                    },
+                );
+            }
+            Ok(())
+        })
+    }
+
+    /// Runs a mutation under the lock: checks faults, records it, marks the tree stale.
+    fn mutate(
+        &self,
+        op: &str,
+        target: &str,
+        arg: &str,
+        fault_op: FaultOp,
+        change: impl FnOnce(&mut Inner) -> Result<(), i32>,
+    ) -> io::Result<()> {
+        let mut inner = self.host.lock();
+        let result = match inner.faults.check(fault_op, target) {
+            Some(e) => Err(e),
+            None => change(&mut inner),
+        };
+        inner.record(op, target, arg, &result);
+        inner.changed();
+        result.map_err(errno)
+    }
+
+    fn link_op(
+        &self,
+        op: &str,
+        ns: &Netns,
+        name: &str,
+        arg: &str,
+        fault_op: FaultOp,
+        change: impl FnOnce(&mut Model, NsId, u32) -> Result<(), i32>,
+    ) -> io::Result<()> {
+        self.mutate(op, name, arg, fault_op, |inner| {
+            let id = inner.ns_of(ns).map_err(os)?;
+            let ifindex = inner.model.ifindex_by_name(id, name).ok_or(libc::ENODEV)?;
+            change(&mut inner.model, id, ifindex)
+        })
+    }
+
+    fn vf_op(
+        &self,
+        op: &str,
+        pf: &str,
+        vf: u32,
+        arg: String,
+        change: impl FnOnce(&mut VfState) -> Result<(), i32>,
+    ) -> io::Result<()> {
+        let target = format!("{pf}/vf{vf}");
+        self.mutate(op, &target, &arg, FaultOp::SetVf, |inner| {
+            let table = vf_table_mut(&mut inner.model, pf)?;
+            let state = table.get_mut(vf as usize).ok_or(libc::EINVAL)?;
+            change(state)
+        })
+    }
+}
+
+fn os(e: io::Error) -> i32 {
+    e.raw_os_error().unwrap_or(libc::EIO)
+}
+
+fn vf_table_mut<'a>(m: &'a mut Model, pf: &str) -> Result<&'a mut Vec<VfState>, i32> {
+    let dev = m.netdev_by_name(HOST_NS, pf).ok_or(libc::ENODEV)?;
+    let NetdevKind::Pci(pci) = dev.kind else {
+        return Err(libc::EOPNOTSUPP);
+    };
+    let nic = m.nic_mut(pci).ok_or(libc::EOPNOTSUPP)?;
+    nic.sriov
+        .as_mut()
+        .map(|s| &mut s.vf_table)
+        .ok_or(libc::EOPNOTSUPP)
+}
+
+fn info(m: &Model, dev: &crate::model::Netdev) -> LinkInfo {
+    LinkInfo {
+        index: dev.ifindex,
+        name: dev.name.clone(),
+        mac: (dev.kind != NetdevKind::Loopback).then_some(dev.mac),
+        mtu: dev.mtu,
+        admin_up: dev.admin_up,
+        oper_up: m.oper_up(dev),
+    }
+}
+
+impl NetOps for SimNetOps {
+    fn links(&self, ns: &Netns) -> io::Result<Vec<LinkInfo>> {
+        let inner = self.host.lock();
+        let id = inner.ns_of(ns)?;
+        let m = &inner.model;
+        Ok(m.netdevs
+            .values()
+            .filter(|d| d.ns == id)
+            .map(|d| info(m, d))
+            .collect())
+    }
+
+    fn rename_link(&self, ns: &Netns, name: &str, new_name: &str) -> io::Result<()> {
+        self.link_op(
+            "rename_link",
+            ns,
+            name,
+            new_name,
+            FaultOp::RenameLink,
+            |m, id, ifindex| {
+                if !valid_ifname(new_name) {
+                    return Err(libc::EINVAL);
+                }
+                if new_name == name {
+                    return Ok(());
+                }
+                if m.netdev_by_name(id, new_name).is_some() {
+                    return Err(libc::EEXIST);
+                }
+                let dev = m.netdevs.get_mut(&ifindex).ok_or(libc::ENODEV)?;
+                if dev.admin_up {
+                    return Err(libc::EBUSY);
+                }
+                dev.name = new_name.to_string();
+                Ok(())
+            },
+        )
+    }
+
+    fn set_link_mac(&self, ns: &Netns, name: &str, mac: MacAddress) -> io::Result<()> {
+        self.link_op(
+            "set_link_mac",
+            ns,
+            name,
+            &mac.to_string(),
+            FaultOp::SetLinkMac,
+            |m, _, ifindex| {
+                if !Model::valid_ether_addr(mac) {
+                    return Err(libc::EADDRNOTAVAIL);
+                }
+                let dev = m.netdevs.get_mut(&ifindex).ok_or(libc::ENODEV)?;
+                if dev.kind == NetdevKind::Loopback {
+                    return Err(libc::EOPNOTSUPP);
+                }
+                dev.mac = mac;
+                Ok(())
+            },
+        )
+    }
+
+    fn set_link_mtu(&self, ns: &Netns, name: &str, mtu: u32) -> io::Result<()> {
+        self.link_op(
+            "set_link_mtu",
+            ns,
+            name,
+            &mtu.to_string(),
+            FaultOp::SetLinkMtu,
+            |m, _, ifindex| {
+                let dev = m.netdevs.get_mut(&ifindex).ok_or(libc::ENODEV)?;
+                let max = match dev.kind {
+                    NetdevKind::Loopback => u32::MAX,
+                    NetdevKind::Veth { .. } => 65535,
+                    NetdevKind::Pci(_) => 9978,
+                };
+                if mtu < 68 || mtu > max {
+                    return Err(libc::EINVAL);
+                }
+                dev.mtu = mtu;
+                Ok(())
+            },
+        )
+    }
+
+    fn set_link_up(&self, ns: &Netns, name: &str, up: bool) -> io::Result<()> {
+        self.link_op(
+            "set_link_up",
+            ns,
+            name,
+            if up { "up" } else { "down" },
+            FaultOp::SetLinkUp,
+            |m, _, ifindex| {
+                let dev = m.netdevs.get_mut(&ifindex).ok_or(libc::ENODEV)?;
+                dev.admin_up = up;
+                Ok(())
+            },
+        )
+    }
+
+    fn move_link(&self, ns: &Netns, name: &str, target: &Netns) -> io::Result<()> {
+        self.mutate(
+            "move_link",
+            name,
+            &target.to_string(),
+            FaultOp::MoveLink,
+            |inner| {
+                let from = inner.ns_of(ns).map_err(os)?;
+                let to = inner.ns_of(target).map_err(os)?;
+                let m = &mut inner.model;
+                let ifindex = m.ifindex_by_name(from, name).ok_or(libc::ENODEV)?;
+                if from == to {
+                    return Ok(());
+                }
+                let dev = m.netdevs.get(&ifindex).ok_or(libc::ENODEV)?;
+                if dev.kind == NetdevKind::Loopback {
+                    return Err(libc::EINVAL); // NETIF_F_NETNS_LOCAL
+                }
+                if m.netdev_by_name(to, name).is_some() {
+                    return Err(libc::EEXIST);
+                }
+                let dev = m.netdevs.get_mut(&ifindex).ok_or(libc::ENODEV)?;
+                dev.ns = to;
+                dev.admin_up = false; // the kernel closes a device it moves
+                dev.addresses.clear();
+                let routes = &mut m
+                    .namespaces
+                    .entry(from)
+                    .or_insert_with(|| crate::model::Namespace {
+                        path: None,
+                        routes: Vec::new(),
+                    })
+                    .routes;
+                routes.retain(|r| r.dev != name);
+                Ok(())
+            },
+        )
+    }
+
+    fn addresses(&self, ns: &Netns, name: &str) -> io::Result<Vec<IpPrefix>> {
+        let inner = self.host.lock();
+        let id = inner.ns_of(ns)?;
+        inner
+            .model
+            .netdev_by_name(id, name)
+            .map(|d| d.addresses.clone())
+            .ok_or_else(|| errno(libc::ENODEV))
+    }
+
+    fn add_address(&self, ns: &Netns, name: &str, addr: IpPrefix) -> io::Result<()> {
+        self.link_op(
+            "add_address",
+            ns,
+            name,
+            &addr.to_string(),
+            FaultOp::Address,
+            |m, _, ifindex| {
+                let max = if addr.addr.is_ipv4() { 32 } else { 128 };
+                if addr.prefix_len > max {
+                    return Err(libc::EINVAL);
+                }
+                let dev = m.netdevs.get_mut(&ifindex).ok_or(libc::ENODEV)?;
+                if dev.addresses.contains(&addr) {
+                    return Err(libc::EEXIST);
+                }
+                dev.addresses.push(addr);
+                Ok(())
+            },
+        )
+    }
+
+    fn del_address(&self, ns: &Netns, name: &str, addr: IpPrefix) -> io::Result<()> {
+        self.link_op(
+            "del_address",
+            ns,
+            name,
+            &addr.to_string(),
+            FaultOp::Address,
+            |m, _, ifindex| {
+                let dev = m.netdevs.get_mut(&ifindex).ok_or(libc::ENODEV)?;
+                let before = dev.addresses.len();
+                dev.addresses.retain(|a| *a != addr);
+                if dev.addresses.len() == before {
+                    return Err(libc::EADDRNOTAVAIL);
+                }
+                Ok(())
+            },
+        )
+    }
+
+    fn routes(&self, ns: &Netns) -> io::Result<Vec<Route>> {
+        let inner = self.host.lock();
+        let id = inner.ns_of(ns)?;
+        Ok(inner
+            .model
+            .namespaces
+            .get(&id)
+            .map(|n| n.routes.clone())
+            .unwrap_or_default())
+    }
+
+    fn add_route(&self, ns: &Netns, route: &Route) -> io::Result<()> {
+        self.mutate(
+            "add_route",
+            &route.dev,
+            &format!("{route:?}"),
+            FaultOp::Route,
+            |inner| {
+                let id = inner.ns_of(ns).map_err(os)?;
+                let m = &mut inner.model;
+                if m.netdev_by_name(id, &route.dev).is_none() {
+                    return Err(libc::ENODEV);
+                }
+                let table = &mut m.namespaces.get_mut(&id).ok_or(libc::ENOENT)?.routes;
+                if table
+                    .iter()
+                    .any(|r| r.dst == route.dst && r.dev == route.dev)
+                {
+                    return Err(libc::EEXIST);
+                }
+                table.push(route.clone());
+                Ok(())
+            },
+        )
+    }
+
+    fn vfs(&self, pf: &str) -> io::Result<Vec<VfInfo>> {
+        let mut inner = self.host.lock();
+        let table = vf_table_mut(&mut inner.model, pf).map_err(errno)?;
+        Ok(table
+            .iter()
+            .enumerate()
+            .map(|(i, s)| VfInfo {
+                index: i as u32,
+                state: *s,
+            })
+            .collect())
+    }
+
+    fn set_vf_mac(&self, pf: &str, vf: u32, mac: MacAddress) -> io::Result<()> {
+        self.vf_op("set_vf_mac", pf, vf, mac.to_string(), |s| {
+            if !mac.is_unicast() {
+                return Err(libc::EINVAL);
+            }
+            s.mac = mac;
+            Ok(())
+        })
+    }
+
+    fn set_vf_vlan(&self, pf: &str, vf: u32, vlan: VlanConfig) -> io::Result<()> {
+        self.vf_op("set_vf_vlan", pf, vf, format!("{vlan:?}"), |s| {
+            s.vlan = vlan;
+            Ok(())
+        })
+    }
+
+    fn set_vf_spoofchk(&self, pf: &str, vf: u32, on: bool) -> io::Result<()> {
+        self.vf_op("set_vf_spoofchk", pf, vf, on.to_string(), |s| {
+            s.spoofchk = on;
+            Ok(())
+        })
+    }
+
+    fn set_vf_trust(&self, pf: &str, vf: u32, on: bool) -> io::Result<()> {
+        self.vf_op("set_vf_trust", pf, vf, on.to_string(), |s| {
+            s.trust = on;
+            Ok(())
+        })
+    }
+
+    fn set_vf_link_state(&self, pf: &str, vf: u32, state: LinkState) -> io::Result<()> {
+        self.vf_op("set_vf_link_state", pf, vf, state.to_string(), |s| {
+            s.link_state = state;
+            Ok(())
+        })
+    }
+
+    fn set_vf_rate(&self, pf: &str, vf: u32, rate: TxRate) -> io::Result<()> {
+        self.vf_op("set_vf_rate", pf, vf, format!("{rate:?}"), |s| {
+            s.rate = rate;
+            Ok(())
+        })
+    }
+}
+
+/// The PCI function behind a link (for tests and the CNI plugin's bookkeeping).
+pub fn pci_of_link(host: &SimHost, ns: &Netns, name: &str) -> Option<sriov_core::PciAddress> {
+    let inner = host.lock();
+    let id = inner.ns_of(ns).ok()?;
+    match inner.model.netdev_by_name(id, name)?.kind {
+        NetdevKind::Pci(pci) => Some(pci),
+        _ => None,
+    }
+}
+
+/// True when `pci` is a VF.
+pub fn is_vf(model: &Model, pci: sriov_core::PciAddress) -> bool {
+    matches!(
+        model.functions.get(&pci).map(|f| &f.kind),
+        Some(FunctionKind::Vf { .. })
+    )
+}
