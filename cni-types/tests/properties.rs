@@ -330,7 +330,7 @@ proptest! {
 
     #[test]
     fn cni_args_round_trip(pairs in prop::collection::vec(("[A-Za-z_][A-Za-z0-9_]{0,8}", "[^;=]{0,10}"), 1..5)) {
-        let args = CniArgs { pairs: pairs.into_iter().map(|(k, v)| (k, v)).collect() };
+        let args = CniArgs { pairs };
         prop_assert_eq!(CniArgs::parse(&args.emit()).unwrap(), args);
     }
 
