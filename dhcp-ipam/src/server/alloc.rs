@@ -208,7 +208,8 @@ pub struct Allocator {
     addrs: Vec<Ipv4Addr>,
     /// Slot index -> its pool.
     pool_of: Vec<u16>,
-    clients: HashMap<ClientKey, u32>,
+    /// (pool, client) -> the slot it holds or remembers in that pool.
+    clients: HashMap<(u16, ClientKey), u32>,
     heap: BinaryHeap<Reverse<(Secs, u32)>>,
     timers: Timers,
     changes: Vec<LeaseRecord>,
@@ -408,10 +409,12 @@ impl Allocator {
 
     /// Detaches `slot`'s remembered owner (its address goes to someone else).
     fn forget_owner(&mut self, slot: u32) {
-        if let Some(owner) = self.slots[slot as usize].owner.take()
-            && self.clients.get(&owner) == Some(&slot)
-        {
-            self.clients.remove(&owner);
+        let pool = self.pool_of[slot as usize];
+        if let Some(owner) = self.slots[slot as usize].owner.take() {
+            let k = (pool, owner);
+            if self.clients.get(&k) == Some(&slot) {
+                self.clients.remove(&k);
+            }
         }
     }
 
@@ -420,7 +423,8 @@ impl Allocator {
         if self.slots[slot as usize].owner.as_ref() != Some(key) {
             self.forget_owner(slot);
         }
-        if let Some(old) = self.clients.insert(key.clone(), slot)
+        let pool = self.pool_of[slot as usize];
+        if let Some(old) = self.clients.insert((pool, key.clone()), slot)
             && old != slot
         {
             self.release_offer(old);
@@ -442,10 +446,9 @@ impl Allocator {
 
     /// The slot `key` holds or remembers in `pool`, if it is still usable for it.
     fn own_slot(&self, key: &ClientKey, pool: usize) -> Option<u32> {
-        let &slot = self.clients.get(key)?;
+        let &slot = self.clients.get(&(pool as u16, key.clone()))?;
         let s = &self.slots[slot as usize];
-        let usable = usize::from(self.pool_of[slot as usize]) == pool
-            && s.owner.as_ref() == Some(key)
+        let usable = s.owner.as_ref() == Some(key)
             && matches!(
                 s.state,
                 SlotState::Offered | SlotState::Bound | SlotState::Free
@@ -596,7 +599,7 @@ impl Allocator {
         if !mine {
             self.forget_owner(slot);
         }
-        if let Some(old) = self.clients.insert(client.key.clone(), slot)
+        if let Some(old) = self.clients.insert((pool as u16, client.key.clone()), slot)
             && old != slot
         {
             self.release_offer(old);
@@ -711,8 +714,16 @@ impl Allocator {
             SlotState::Declined => None,
             _ => record.client.clone(),
         };
-        if let Some(key) = &owner {
-            if let Some(old) = self.clients.insert(key.clone(), slot)
+        let mut owner = owner;
+        if let Some(key) = owner.clone() {
+            let k = (self.pool_of[slot as usize], key);
+            let held_elsewhere = self.clients.get(&k).is_some_and(|&old| {
+                old != slot && self.slots[old as usize].state == SlotState::Bound
+            });
+            if state == SlotState::Free && held_elsewhere {
+                // An old, ended lease never hides the client's live one.
+                owner = None;
+            } else if let Some(old) = self.clients.insert(k, slot)
                 && old != slot
             {
                 let o = &mut self.slots[old as usize];
@@ -733,12 +744,31 @@ impl Allocator {
         true
     }
 
-    /// The bound lease of `key`, if it has one.
+    /// The bound lease of `key` (on any subnet; the latest-ending one if several).
     pub fn lease_of(&self, key: &ClientKey) -> Option<LeaseRecord> {
-        let &slot = self.clients.get(key)?;
+        (0..self.pools.len() as u16)
+            .filter_map(|pool| {
+                let &slot = self.clients.get(&(pool, key.clone()))?;
+                let s = &self.slots[slot as usize];
+                (s.state == SlotState::Bound && s.owner.as_ref() == Some(key)).then(|| {
+                    LeaseRecord {
+                        ip: self.addrs[slot as usize],
+                        state: RecordState::Bound,
+                        client: s.owner.clone(),
+                        starts: s.starts,
+                        ends: s.expires,
+                    }
+                })
+            })
+            .max_by_key(|r| r.ends)
+    }
+
+    /// The bound lease on `addr`, if there is one.
+    pub fn lease_at(&self, addr: Ipv4Addr) -> Option<LeaseRecord> {
+        let slot = self.slot_of_addr(addr)?;
         let s = &self.slots[slot as usize];
-        (s.state == SlotState::Bound && s.owner.as_ref() == Some(key)).then(|| LeaseRecord {
-            ip: self.addrs[slot as usize],
+        (s.state == SlotState::Bound).then(|| LeaseRecord {
+            ip: addr,
             state: RecordState::Bound,
             client: s.owner.clone(),
             starts: s.starts,
