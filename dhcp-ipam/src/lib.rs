@@ -5,6 +5,8 @@
 //!   length trusted).
 //! - [`error`]: the crate's one error type, [`Error`].
 //! - [`client`]: the sans-I/O RFC 2131 client state machine; [`time`]: the [`Time`] it is fed.
+//! - [`transport`]: packet and UDP sockets inside a pod's netns, address configuration over
+//!   rtnetlink, and a blocking [`transport::Session`].
 //! - [`server`]: the leaf switch's DHCP server: `dhcpd.conf` subset, lease allocator, lease
 //!   file, UDP server in a netns.
 #![cfg_attr(
@@ -17,6 +19,7 @@ pub mod codec;
 pub mod error;
 pub mod server;
 pub mod time;
+pub mod transport;
 
 pub use error::{Error, Result};
 pub use time::Time;

@@ -1,0 +1,133 @@
+//! Our client against real servers in network namespaces: dnsmasq and ISC dhcpd. A lease, a
+//! renewal with a short lease (unicast from the leased address), and a RELEASE the server logs.
+//! Needs root; skips (or fails with RDMA_SRIOV_REQUIRE_PEERS=1) without it or the servers.
+
+mod client_peers;
+
+use std::time::Duration;
+
+use client_peers::{Bed, POD_IF, needs};
+use dhcp_ipam::Time;
+use dhcp_ipam::client::{Client, ClientConfig, Event, State};
+use dhcp_ipam::codec::ClientId;
+use dhcp_ipam::transport::{Interface, Session};
+
+fn session(bed: &Bed, seed: u64) -> Session {
+    let pod = bed.pod_path();
+    let iface = Interface::lookup(Some(&pod), POD_IF).expect("net1 in the pod");
+    let mut cfg = ClientConfig::new(
+        iface.hwaddr(),
+        ClientId::for_pod_interface("interop", POD_IF),
+    )
+    .quick_start();
+    cfg.renew_retransmit_min = Duration::from_secs(2);
+    let client = Client::new(cfg, seed, Time::now());
+    Session::new(client, iface, true)
+}
+
+fn count(log: &str, word: &str) -> usize {
+    log.matches(word).count()
+}
+
+#[test]
+fn client_against_dnsmasq_lease_renew_release() {
+    if !testbed::require(
+        "client_against_dnsmasq_lease_renew_release",
+        &needs("dnsmasq"),
+    ) {
+        return;
+    }
+    let bed = Bed::new();
+    let _server = bed.dnsmasq(120, Some((3, 6)));
+    let mut s = session(&bed, 1);
+    let lease = s
+        .acquire(Duration::from_secs(20))
+        .expect("lease from dnsmasq");
+    assert_eq!(lease.server_id.to_string(), "192.168.111.1");
+    assert_eq!(lease.address.prefix_len(), 24);
+    assert_eq!(
+        (lease.lease_secs, lease.t1_secs, lease.t2_secs),
+        (120, 3, 6)
+    );
+    assert_eq!(
+        lease.dns_servers,
+        vec!["192.168.111.53".parse::<std::net::Ipv4Addr>().unwrap()]
+    );
+    assert_eq!(bed.pod_addrs(), vec![lease.address.to_string()]);
+    assert!(
+        bed.pod_routes()
+            .contains("default via 192.168.111.1 dev net1"),
+        "{}",
+        bed.pod_routes()
+    );
+
+    // T1 is 3 s: hold long enough for at least one renewal, unicast from the address
+    s.hold(Duration::from_secs(5)).expect("hold");
+    let renewed = s
+        .events()
+        .iter()
+        .filter(|e| matches!(e, Event::Renewed(_)))
+        .count();
+    assert!(renewed >= 1, "no renewal: {:?}", s.events());
+    assert_eq!(s.client().state(), State::Bound);
+    let log = bed.log("dnsmasq");
+    assert!(count(&log, "DHCPACK(sw0)") >= 2, "{log}");
+    assert_eq!(bed.pod_addrs(), vec![lease.address.to_string()]);
+
+    s.release().expect("release");
+    assert!(
+        bed.wait_log("dnsmasq", 5, |l| l
+            .contains(&format!("DHCPRELEASE(sw0) {}", lease.ip()))),
+        "dnsmasq did not see the RELEASE:\n{}",
+        bed.log("dnsmasq")
+    );
+    assert!(bed.pod_addrs().is_empty(), "address removed after RELEASE");
+}
+
+#[test]
+fn client_against_dhcpd_lease_renew_release() {
+    if !testbed::require("client_against_dhcpd_lease_renew_release", &needs("dhcpd")) {
+        return;
+    }
+    let bed = Bed::new();
+    // an 8 s lease: T1 at 4 s from the defaults (dhcpd sends no 58/59)
+    let _server = bed.dhcpd(8, "");
+    let mut s = session(&bed, 2);
+    let lease = s
+        .acquire(Duration::from_secs(20))
+        .expect("lease from dhcpd");
+    assert_eq!(lease.server_id.to_string(), "192.168.111.1");
+    assert_eq!((lease.lease_secs, lease.t1_secs, lease.t2_secs), (8, 4, 7));
+    assert_eq!(bed.pod_addrs(), vec![lease.address.to_string()]);
+
+    s.hold(Duration::from_secs(10)).expect("hold");
+    let renewed = s
+        .events()
+        .iter()
+        .filter(|e| matches!(e, Event::Renewed(_)))
+        .count();
+    assert!(
+        renewed >= 2,
+        "expected renewals every ~4 s: {:?}",
+        s.events()
+    );
+    assert!(
+        !s.events().iter().any(|e| matches!(e, Event::Drop { .. })),
+        "the lease never lapsed: {:?}",
+        s.events()
+    );
+    let log = bed.log("dhcpd");
+    assert!(
+        log.contains(&format!("DHCPREQUEST for {} from", lease.ip())),
+        "{log}"
+    );
+
+    s.release().expect("release");
+    assert!(
+        bed.wait_log("dhcpd", 5, |l| l
+            .contains(&format!("DHCPRELEASE of {} from", lease.ip()))),
+        "dhcpd did not see the RELEASE:\n{}",
+        bed.log("dhcpd")
+    );
+    assert!(bed.pod_addrs().is_empty());
+}
