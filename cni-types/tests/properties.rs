@@ -367,3 +367,11 @@ proptest! {
         }
     }
 }
+
+/// Found by the `config` fuzz target: a plugin's own float must come back bit for bit.
+#[test]
+fn unknown_float_keys_survive_exactly() {
+    let input = br#"{"cniVersion":"1.1.0","name":"eth0","dns":777777777777777777777777777777777777777777777777777777777777777777777777777777777777777777777777777777777}"#;
+    let list = NetConfList::parse(input).unwrap();
+    assert_eq!(NetConfList::parse(&list.emit()).unwrap(), list);
+}
