@@ -1,6 +1,7 @@
 //! `rdmactl dhcp serve`: the leaf switch's DHCP server on one interface of a network namespace,
 //! configured from a `dhcpd.conf`, until SIGTERM or SIGINT.
 
+use std::io::Write;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
@@ -62,7 +63,9 @@ pub fn run(args: ServeArgs) -> Result<(), CmdError> {
             decline_secs: args.decline_secs,
         },
     })?;
-    eprintln!(
+    // Status lines go to stderr; a closed stderr must not stop the server.
+    let _ = writeln!(
+        std::io::stderr(),
         "rdmactl: serving DHCP on {} as {} ({} leases bound{})",
         args.ifname,
         server.server_id(),
@@ -73,9 +76,15 @@ pub fn run(args: ServeArgs) -> Result<(), CmdError> {
             .unwrap_or_default()
     );
     let stats = server.run(&stop)?;
-    eprintln!(
+    let _ = writeln!(
+        std::io::stderr(),
         "rdmactl: stopped: {} offers, {} acks, {} naks, {} releases, {} declines, {} dropped",
-        stats.offers, stats.acks, stats.naks, stats.releases, stats.declines, stats.dropped
+        stats.offers,
+        stats.acks,
+        stats.naks,
+        stats.releases,
+        stats.declines,
+        stats.dropped
     );
     Ok(())
 }

@@ -1,0 +1,192 @@
+//! `rdmactl dhcp serve`: configuration errors, and the real command serving udhcpc in a pod
+//! namespace until SIGTERM, its lease file kept across a restart.
+
+use std::io::{BufRead, BufReader};
+use std::net::Ipv4Addr;
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+use testbed::{ChildGuard, Need, Netns, veth_pair};
+
+fn rdmactl() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_rdmactl"))
+}
+
+#[test]
+fn config_errors_name_file_and_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let conf = dir.path().join("leaf.conf");
+    std::fs::write(
+        &conf,
+        "authoritative;\nsubnet 10.0.0.0 netmask 255.255.255.0 {\n  range 10.0.1.1 10.0.1.9;\n}\n",
+    )
+    .unwrap();
+    let out = rdmactl()
+        .args(["dhcp", "serve", "--ifname", "sw0", "--config"])
+        .arg(&conf)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(&format!("{}:3: range address 10.0.1.1", conf.display())),
+        "{err}"
+    );
+    assert_eq!(err.lines().count(), 1, "{err}");
+
+    let out = rdmactl()
+        .args(["dhcp", "serve", "--ifname", "sw0", "--config"])
+        .arg(dir.path().join("missing.conf"))
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.starts_with("rdmactl: read server config") && err.contains("missing.conf"),
+        "{err}"
+    );
+}
+
+#[test]
+fn serve_without_an_address_on_a_subnet_fails() {
+    if !testbed::require(
+        "serve_without_an_address_on_a_subnet_fails",
+        &[Need::Root, Need::Netns],
+    ) {
+        return;
+    }
+    let leaf = Netns::new("dsl").unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let conf = dir.path().join("leaf.conf");
+    std::fs::write(
+        &conf,
+        "subnet 10.0.0.0 netmask 255.255.255.0 { range 10.0.0.10 10.0.0.20; }\n",
+    )
+    .unwrap();
+    let out = rdmactl()
+        .args([
+            "dhcp",
+            "serve",
+            "--netns",
+            leaf.name(),
+            "--ifname",
+            "lo",
+            "--config",
+        ])
+        .arg(&conf)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("serve on lo:"), "{err}");
+}
+
+type Stderr = BufReader<std::process::ChildStderr>;
+
+/// Starts `rdmactl dhcp serve` in `leaf` and waits for its "serving" line.
+fn serve(leaf: &Netns, conf: &Path, leases: &Path) -> (ChildGuard, String, Stderr) {
+    let child = rdmactl()
+        .args([
+            "dhcp",
+            "serve",
+            "--netns",
+            leaf.name(),
+            "--ifname",
+            "sw0",
+            "--config",
+        ])
+        .arg(conf)
+        .arg("--leases")
+        .arg(leases)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut guard = ChildGuard::new(child);
+    let stderr = guard.child_mut().stderr.take().unwrap();
+    let mut stderr = BufReader::new(stderr);
+    let mut line = String::new();
+    stderr.read_line(&mut line).unwrap();
+    assert!(
+        line.contains("serving DHCP on sw0 as 192.168.111.1"),
+        "{line}"
+    );
+    (guard, line, stderr)
+}
+
+fn udhcpc(pod: &Netns, dir: &Path) -> Ipv4Addr {
+    let hook = dir.join("hook.sh");
+    std::fs::write(
+        &hook,
+        "#!/bin/sh\n[ \"$1\" = bound ] && echo \"$ip\" > \"$(dirname \"$0\")/ip.out\"\nexit 0\n",
+    )
+    .unwrap();
+    let mut perm = std::fs::metadata(&hook).unwrap().permissions();
+    std::os::unix::fs::PermissionsExt::set_mode(&mut perm, 0o755);
+    std::fs::set_permissions(&hook, perm).unwrap();
+    let out = pod
+        .command("udhcpc")
+        .args(["-i", "net1", "-n", "-q", "-f", "-t", "5", "-T", "1", "-s"])
+        .arg(&hook)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    std::fs::read_to_string(dir.join("ip.out"))
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap()
+}
+
+#[test]
+fn serves_udhcpc_until_sigterm_and_keeps_leases_across_restart() {
+    if !testbed::require(
+        "serves_udhcpc_until_sigterm_and_keeps_leases_across_restart",
+        &[Need::Root, Need::Netns, Need::Program("udhcpc")],
+    ) {
+        return;
+    }
+    let leaf = Netns::new("dsl").unwrap();
+    let pod = Netns::new("dsp").unwrap();
+    veth_pair(&leaf, "sw0", &pod, "net1").unwrap();
+    leaf.ip(&["addr", "add", "192.168.111.1/24", "dev", "sw0"])
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let conf = dir.path().join("dhcpd.conf");
+    std::fs::write(
+        &conf,
+        "# leaf-1\nauthoritative;\ndefault-lease-time 600;\n\
+         subnet 192.168.111.0 netmask 255.255.255.0 {\n\
+           range 192.168.111.10 192.168.111.250;\n  option routers 192.168.111.1;\n}\n",
+    )
+    .unwrap();
+    let leases = dir.path().join("leases");
+
+    let (mut server, banner, mut stderr) = serve(&leaf, &conf, &leases);
+    assert!(banner.contains("(0 leases bound"), "{banner}");
+    let first = udhcpc(&pod, dir.path());
+    let status = server.stop_with(nix::sys::signal::Signal::SIGTERM).unwrap();
+    assert!(status.success(), "{status:?}");
+    let mut last = String::new();
+    stderr.read_line(&mut last).unwrap();
+    assert!(last.contains("stopped: 1 offers, 1 acks, 0 naks"), "{last}");
+    let text = std::fs::read_to_string(&leases).unwrap();
+    assert!(text.contains(&format!("\"ip\":\"{first}\"")), "{text}");
+
+    let (server, banner, _stderr) = serve(&leaf, &conf, &leases);
+    assert!(banner.contains("(1 leases bound"), "{banner}");
+    pod.ip(&["link", "set", "net1", "down"]).unwrap();
+    pod.ip(&["link", "set", "net1", "address", "02:00:00:00:09:09"])
+        .unwrap();
+    pod.ip(&["link", "set", "net1", "up"]).unwrap();
+    let second = udhcpc(&pod, dir.path());
+    assert_ne!(
+        first, second,
+        "the restarted server gave away a bound address"
+    );
+    drop(server); // SIGTERM by PID
+}
