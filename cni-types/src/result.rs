@@ -302,6 +302,20 @@ fn probe_version(json: &[u8]) -> Result<Option<String>, Error> {
     }
 }
 
+/// One pass for the common case: a 1.x result (its own `cniVersion`, or none and a 1.x
+/// default). Anything else (another version, or a document the 1.x layout cannot hold) goes
+/// the general way: version first, then the layout it names.
+fn fast_v100(json: &[u8], default: &str) -> Option<Result100> {
+    let mut r: Result100 = serde_json::from_slice(json).ok()?;
+    if r.cni_version.is_empty() {
+        r.cni_version = default.to_string();
+    }
+    Family::V100
+        .versions()
+        .contains(&r.cni_version.as_str())
+        .then_some(r)
+}
+
 fn decode<T: serde::de::DeserializeOwned>(json: &[u8]) -> Result<T, Error> {
     serde_json::from_slice(json).map_err(|source| Error::Decode {
         what: "result",
@@ -319,6 +333,9 @@ impl AnyResult {
     /// Parses a result whose missing `cniVersion` means `default` (a delegated plugin's result
     /// is read this way with the configuration's version, as the reference runtime does).
     pub fn parse_with_default(json: &[u8], default: &str) -> Result<Self, Error> {
+        if let Some(r) = fast_v100(json, default) {
+            return Ok(AnyResult::V100(r));
+        }
         let version = probe_version(json)?.unwrap_or_else(|| default.to_string());
         let family =
             Family::of(&version).ok_or_else(|| Error::UnsupportedResultVersion(version.clone()))?;
@@ -331,6 +348,11 @@ impl AnyResult {
     pub fn parse_as(json: &[u8], config_version: &str) -> Result<Self, Error> {
         let family = Family::of(config_version)
             .ok_or_else(|| Error::UnsupportedResultVersion(config_version.to_string()))?;
+        if family == Family::V100 {
+            if let Some(r) = fast_v100(json, config_version) {
+                return Ok(AnyResult::V100(r));
+            }
+        }
         let version = probe_version(json)?.unwrap_or_else(|| config_version.to_string());
         if !family.versions().contains(&version.as_str()) {
             return Err(Error::ResultVersionMismatch {
