@@ -48,3 +48,8 @@ pub use error::{CniError, Error, ErrorCode};
 pub use result::{
     AnyResult, CurrentResult, Dns, Interface, IpConfig, Result020, Result040, Result100, Route,
 };
+
+/// The README's examples, compiled as doc tests.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;
