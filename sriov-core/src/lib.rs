@@ -31,6 +31,7 @@ mod model;
 pub mod netops;
 mod pci;
 pub mod pool;
+pub mod rtnl;
 pub mod sysfs;
 mod vf_config;
 
