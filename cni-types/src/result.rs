@@ -409,12 +409,17 @@ impl AnyResult {
 
     /// Encodes as JSON in its own layout.
     pub fn emit(&self) -> Vec<u8> {
-        match self {
-            AnyResult::V020(r) => serde_json::to_vec(r),
-            AnyResult::V040(r) => serde_json::to_vec(r),
-            AnyResult::V100(r) => serde_json::to_vec(r),
+        // Typical results are a few hundred bytes: one allocation instead of several.
+        let mut buf = Vec::with_capacity(512);
+        let written = match self {
+            AnyResult::V020(r) => serde_json::to_writer(&mut buf, r),
+            AnyResult::V040(r) => serde_json::to_writer(&mut buf, r),
+            AnyResult::V100(r) => serde_json::to_writer(&mut buf, r),
+        };
+        if written.is_err() {
+            buf.clear();
         }
-        .unwrap_or_default()
+        buf
     }
 
     /// As a JSON value.

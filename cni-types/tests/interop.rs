@@ -2,7 +2,8 @@
 //!
 //! - The conflist runner runs the real `bridge` + `host-local` in real network namespaces at
 //!   0.3.1, 0.4.0 and 1.0.0: ADD, CHECK, DEL, DEL again; the real results are parsed and
-//!   converted. The plugins run inside a "host" namespace made for the test (through small
+//!   converted. Our `passthrough` example is chained after the bridge: it must receive the
+//!   bridge's real result as `prevResult` and print the same document back. The plugins run inside a "host" namespace made for the test (through small
 //!   wrapper scripts in a temporary `CNI_PATH`), so the bridge and the veth host ends never
 //!   appear in the machine's own namespace; host-local's `dataDir` and the result cache are
 //!   temporary directories.
@@ -11,13 +12,14 @@
 //! - The skeleton (through the `passthrough` example binary) answers the same bad inputs with
 //!   the same error codes as the reference `bridge` plugin.
 
+use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use cni_types::config::NetConfList;
-use cni_types::invoke::{self, InvokeArgs};
+use cni_types::invoke::{self, Exec, InvokeArgs, RawExec};
 use cni_types::result::AnyResult;
 use cni_types::runtime::{CniConfig, RuntimeConf};
 use cni_types::version::Family;
@@ -32,13 +34,19 @@ const HOST_LOCAL: &str = "/usr/lib/cni/host-local";
 fn wrapped_plugins(dir: &Path, host: &Netns) -> PathBuf {
     let bin = dir.join("bin");
     std::fs::create_dir_all(&bin).unwrap();
-    for plugin in ["bridge", "host-local"] {
+    let passthrough = passthrough_binary();
+    for (plugin, target) in [
+        ("bridge", PathBuf::from(BRIDGE)),
+        ("host-local", PathBuf::from(HOST_LOCAL)),
+        ("passthrough", passthrough),
+    ] {
         let path = bin.join(plugin);
         std::fs::write(
             &path,
             format!(
-                "#!/bin/sh\nexec ip netns exec {} /usr/lib/cni/{plugin} \"$@\"\n",
-                host.name()
+                "#!/bin/sh\nexec ip netns exec {} {} \"$@\"\n",
+                host.name(),
+                target.display()
             ),
         )
         .unwrap();
@@ -47,6 +55,8 @@ fn wrapped_plugins(dir: &Path, host: &Netns) -> PathBuf {
     bin
 }
 
+/// bridge (+ host-local) followed by our `passthrough` example, which must hand the real
+/// bridge result back unchanged, in the list's version.
 fn bridge_list(version: &str, name: &str, data_dir: &Path) -> NetConfList {
     let doc = json!({
         "cniVersion": version,
@@ -60,9 +70,33 @@ fn bridge_list(version: &str, name: &str, data_dir: &Path) -> NetConfList {
                 "dataDir": data_dir,
                 "routes": [{"dst": "10.78.0.0/16", "gw": "10.77.0.1"}]
             }
+        }, {
+            "type": "passthrough"
         }]
     });
     NetConfList::parse(&serde_json::to_vec(&doc).unwrap()).unwrap()
+}
+
+/// Runs real processes through `RawExec` and keeps each successful ADD output.
+#[derive(Default)]
+struct Recording {
+    outputs: RefCell<Vec<(String, Vec<u8>)>>,
+}
+
+impl Exec for Recording {
+    fn exec(
+        &self,
+        plugin: &Path,
+        env: &[(String, String)],
+        stdin: &[u8],
+    ) -> Result<Vec<u8>, Error> {
+        let out = RawExec.exec(plugin, env, stdin)?;
+        if env.iter().any(|(k, v)| k == "CNI_COMMAND" && v == "ADD") {
+            let name = plugin.file_name().unwrap().to_string_lossy().into_owned();
+            self.outputs.borrow_mut().push((name, out.clone()));
+        }
+        Ok(out)
+    }
 }
 
 fn run_bridge_host_local(version: &str) {
@@ -85,7 +119,9 @@ fn run_bridge_host_local(version: &str) {
     let data_dir = tmp.path().join("ipam");
     let name = format!("itest-{}", version.replace('.', ""));
     let list = bridge_list(version, &name, &data_dir);
-    let cni = CniConfig::new(vec![bin]).with_cache_dir(tmp.path().join("cache"));
+    let cni = CniConfig::new(vec![bin])
+        .with_exec(Recording::default())
+        .with_cache_dir(tmp.path().join("cache"));
     let netns = pod.path().to_string_lossy().into_owned();
     let mut rt = RuntimeConf::new("ctr-interop", &netns, "eth0");
     rt.args = vec![
@@ -93,8 +129,25 @@ fn run_bridge_host_local(version: &str) {
         ("K8S_POD_NAME".into(), "p".into()),
     ];
 
-    // ADD: a real result in the list's version.
+    // ADD: a real result in the list's version. The bridge's own result is what the
+    // passthrough plugin received as prevResult and printed back.
     let result = cni.add_network_list(&list, &rt).unwrap();
+    {
+        let outputs = cni.exec().outputs.borrow();
+        let names: Vec<&str> = outputs.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(names, ["bridge", "passthrough"]);
+        let from_bridge = AnyResult::parse(&outputs[0].1).unwrap();
+        let from_passthrough = AnyResult::parse(&outputs[1].1).unwrap();
+        assert_eq!(from_passthrough, from_bridge);
+        assert_eq!(from_passthrough, result);
+        // Byte-level: the same JSON document, except that Go writes an empty `"dns":{}`.
+        let mut bridge_doc: Value = serde_json::from_slice(&outputs[0].1).unwrap();
+        if bridge_doc["dns"] == json!({}) {
+            bridge_doc.as_object_mut().unwrap().remove("dns");
+        }
+        let ours: Value = serde_json::from_slice(&outputs[1].1).unwrap();
+        assert_eq!(ours, bridge_doc);
+    }
     assert_eq!(result.cni_version(), version);
     let expected_family = Family::of(version).unwrap();
     assert_eq!(result.family(), expected_family);
