@@ -209,7 +209,7 @@ pub struct Allocator {
     /// Slot index -> its pool.
     pool_of: Vec<u16>,
     /// (pool, client) -> the slot it holds or remembers in that pool.
-    clients: HashMap<(u16, ClientKey), u32>,
+    clients: HashMap<(u16, ClientKey), u32, foldhash::fast::RandomState>,
     heap: BinaryHeap<Reverse<(Secs, u32)>>,
     timers: Timers,
     changes: Vec<LeaseRecord>,
@@ -270,7 +270,7 @@ impl Allocator {
             slots,
             addrs,
             pool_of,
-            clients: HashMap::new(),
+            clients: HashMap::default(),
             heap: BinaryHeap::new(),
             timers,
             changes: Vec::new(),
@@ -412,8 +412,11 @@ impl Allocator {
         let pool = self.pool_of[slot as usize];
         if let Some(owner) = self.slots[slot as usize].owner.take() {
             let k = (pool, owner);
-            if self.clients.get(&k) == Some(&slot) {
-                self.clients.remove(&k);
+            // One lookup in the common case; put back the rare entry that pointed elsewhere.
+            if let Some(other) = self.clients.remove(&k)
+                && other != slot
+            {
+                self.clients.insert(k, other);
             }
         }
     }
@@ -599,7 +602,9 @@ impl Allocator {
         if !mine {
             self.forget_owner(slot);
         }
-        if let Some(old) = self.clients.insert((pool as u16, client.key.clone()), slot)
+        let k = (pool as u16, client.key.clone());
+        if self.clients.get(&k) != Some(&slot)
+            && let Some(old) = self.clients.insert(k, slot)
             && old != slot
         {
             self.release_offer(old);
