@@ -3,10 +3,11 @@
 //! path: free VFs live in a bitset with per-PF ranges and per-NUMA masks, so finding one is a
 //! scan of a few words.
 
-use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 use std::fmt;
 use std::sync::Arc;
 
+use rustc_hash::FxHashMap as HashMap;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::error::{Error, Result};
@@ -115,7 +116,7 @@ pub struct Allocation {
     pub owner: Owner,
     /// State to restore on release, once recorded.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub saved: Option<SavedVfState>,
+    pub saved: Option<Box<SavedVfState>>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -150,15 +151,15 @@ impl Bitset {
             bits = self.0[word];
         }
     }
-    /// First bit set in both.
-    fn first_and(&self, mask: &Bitset) -> Option<usize> {
-        self.0
+    /// First bit set in both, starting at word `start` (the mask's first non-empty word).
+    fn first_and(&self, mask: &Bitset, start: usize) -> Option<usize> {
+        self.0[start..]
             .iter()
-            .zip(&mask.0)
+            .zip(&mask.0[start..])
             .enumerate()
             .find_map(|(w, (a, b))| {
                 let bits = a & b;
-                (bits != 0).then(|| w * 64 + bits.trailing_zeros() as usize)
+                (bits != 0).then(|| (start + w) * 64 + bits.trailing_zeros() as usize)
             })
     }
     fn count(&self) -> usize {
@@ -189,7 +190,7 @@ pub struct VfPool {
     by_pci: HashMap<PciAddress, u32>,
     by_owner: HashMap<Owner, u32>,
     pf_ranges: Vec<(PciAddress, u32, u32)>,
-    numa_masks: Vec<(u32, Bitset)>,
+    numa_masks: Vec<(u32, usize, Bitset)>,
 }
 
 impl VfPool {
@@ -197,7 +198,7 @@ impl VfPool {
     pub fn new(vfs: impl IntoIterator<Item = PoolVf>) -> Result<Self> {
         let mut vfs: Vec<PoolVf> = vfs.into_iter().collect();
         vfs.sort_by_key(|v| (v.pf, v.pci));
-        let mut by_pci = HashMap::with_capacity(vfs.len());
+        let mut by_pci = HashMap::with_capacity_and_hasher(vfs.len(), Default::default());
         for (i, vf) in vfs.iter().enumerate() {
             if by_pci.insert(vf.pci, i as u32).is_some() {
                 return Err(Error::DuplicateVf { pci: vf.pci });
@@ -205,7 +206,7 @@ impl VfPool {
         }
         let mut free = Bitset::new(vfs.len());
         let mut pf_ranges: Vec<(PciAddress, u32, u32)> = Vec::new();
-        let mut numa_masks: Vec<(u32, Bitset)> = Vec::new();
+        let mut numa_masks: Vec<(u32, usize, Bitset)> = Vec::new();
         for (i, vf) in vfs.iter().enumerate() {
             free.set(i);
             match pf_ranges.last_mut() {
@@ -213,12 +214,15 @@ impl VfPool {
                 _ => pf_ranges.push((vf.pf, i as u32, i as u32 + 1)),
             }
             if let Some(node) = vf.numa_node {
-                match numa_masks.iter_mut().find(|(n, _)| *n == node) {
-                    Some((_, mask)) => mask.set(i),
+                match numa_masks.iter_mut().find(|(n, _, _)| *n == node) {
+                    Some((_, first_word, mask)) => {
+                        mask.set(i);
+                        *first_word = (*first_word).min(i / 64);
+                    }
                     None => {
                         let mut mask = Bitset::new(vfs.len());
                         mask.set(i);
-                        numa_masks.push((node, mask));
+                        numa_masks.push((node, i / 64, mask));
                     }
                 }
             }
@@ -228,7 +232,7 @@ impl VfPool {
             vfs,
             free,
             by_pci,
-            by_owner: HashMap::new(),
+            by_owner: HashMap::default(),
             pf_ranges,
             numa_masks,
         })
@@ -270,87 +274,60 @@ impl VfPool {
         self.by_pci.contains_key(&pci)
     }
 
-    fn matches(&self, idx: usize, selector: Selector) -> bool {
-        let vf = &self.vfs[idx];
-        match selector {
-            Selector::Any => true,
-            Selector::Pf(pf) => vf.pf == pf,
-            Selector::Numa(n) => vf.numa_node == Some(n),
-            Selector::Pci(pci) => vf.pci == pci,
-        }
-    }
-
-    fn find_free(&self, selector: Selector) -> Result<usize> {
-        let found = match selector {
-            Selector::Any => self.free.first_in(0, self.vfs.len()),
-            Selector::Pf(pf) => self
-                .pf_ranges
-                .binary_search_by_key(&pf, |r| r.0)
-                .ok()
-                .and_then(|i| {
-                    self.free
-                        .first_in(self.pf_ranges[i].1 as usize, self.pf_ranges[i].2 as usize)
-                }),
-            Selector::Numa(node) => self
-                .numa_masks
-                .iter()
-                .find(|(n, _)| *n == node)
-                .and_then(|(_, mask)| self.free.first_and(mask)),
-            Selector::Pci(pci) => {
-                let idx = *self.by_pci.get(&pci).ok_or(Error::UnknownVf { pci })? as usize;
-                if self.free.get(idx) {
-                    Some(idx)
-                } else {
-                    let owner = self.slots[idx]
-                        .as_ref()
-                        .map(|a| a.owner.to_string())
-                        .unwrap_or_default();
-                    return Err(Error::OwnedByOther {
-                        pci,
-                        owner,
-                        requester: String::new(),
-                    });
-                }
-            }
-        };
-        found.ok_or_else(|| Error::NoFreeVf {
-            selector: selector.to_string(),
-        })
-    }
-
     /// Hands a free VF matching `selector` to `owner`. Idempotent: when `owner` already holds a
     /// VF that matches, that VF is returned again (a retried ADD, or a crash between the ledger
     /// write and the reply); when it holds one that does not match, that is an error.
     pub fn allocate(&mut self, selector: Selector, owner: &Owner) -> Result<PciAddress> {
-        if let Some(&held) = self.by_owner.get(owner) {
-            let held = held as usize;
-            if self.matches(held, selector) {
-                return Ok(self.vfs[held].pci);
+        let found = match self.by_owner.entry(owner.clone()) {
+            Entry::Occupied(held) => {
+                let held = *held.get() as usize;
+                let vf = &self.vfs[held];
+                let matches = match selector {
+                    Selector::Any => true,
+                    Selector::Pf(pf) => vf.pf == pf,
+                    Selector::Numa(n) => vf.numa_node == Some(n),
+                    Selector::Pci(pci) => vf.pci == pci,
+                };
+                if matches {
+                    return Ok(vf.pci);
+                }
+                return Err(Error::OwnerHoldsOther {
+                    owner: owner.to_string(),
+                    held: vf.pci,
+                    selector: selector.to_string(),
+                });
             }
-            return Err(Error::OwnerHoldsOther {
-                owner: owner.to_string(),
-                held: self.vfs[held].pci,
-                selector: selector.to_string(),
-            });
-        }
-        let idx = self.find_free(selector).map_err(|e| match e {
-            Error::OwnedByOther {
-                pci, owner: holder, ..
-            } => Error::OwnedByOther {
-                pci,
-                owner: holder,
-                requester: owner.to_string(),
-            },
-            other => other,
-        })?;
-        let pci = self.vfs[idx].pci;
-        self.free.clear(idx);
-        self.slots[idx] = Some(Allocation {
+            Entry::Vacant(slot) => {
+                let idx = find_free(
+                    &self.vfs,
+                    &self.free,
+                    &self.by_pci,
+                    &self.pf_ranges,
+                    &self.numa_masks,
+                    &self.slots,
+                    selector,
+                )
+                .map_err(|e| match e {
+                    Error::OwnedByOther {
+                        pci, owner: holder, ..
+                    } => Error::OwnedByOther {
+                        pci,
+                        owner: holder,
+                        requester: owner.to_string(),
+                    },
+                    other => other,
+                })?;
+                slot.insert(idx as u32);
+                idx
+            }
+        };
+        let pci = self.vfs[found].pci;
+        self.free.clear(found);
+        self.slots[found] = Some(Allocation {
             pci,
             owner: owner.clone(),
             saved: None,
         });
-        self.by_owner.insert(owner.clone(), idx as u32);
         Ok(pci)
     }
 
@@ -396,7 +373,7 @@ impl VfPool {
         let idx = *self.by_pci.get(&pci).ok_or(Error::UnknownVf { pci })? as usize;
         match &mut self.slots[idx] {
             Some(a) if a.owner == *owner => {
-                a.saved = Some(saved);
+                a.saved = Some(Box::new(saved));
                 Ok(())
             }
             Some(a) => Err(Error::OwnedByOther {
@@ -432,7 +409,7 @@ impl VfPool {
     ) -> Result<Vec<Allocation>> {
         let mut fresh = VfPool {
             slots: vec![None; self.vfs.len()],
-            by_owner: HashMap::new(),
+            by_owner: HashMap::default(),
             ..self.clone_shape()
         };
         let mut orphans = Vec::new();
@@ -475,11 +452,54 @@ impl VfPool {
             slots: Vec::new(),
             free,
             by_pci: self.by_pci.clone(),
-            by_owner: HashMap::new(),
+            by_owner: HashMap::default(),
             pf_ranges: self.pf_ranges.clone(),
             numa_masks: self.numa_masks.clone(),
         }
     }
+}
+
+/// The first free VF matching `selector` (a free function over the pool's parts, so the
+/// caller can hold an entry of the owner map meanwhile).
+fn find_free(
+    vfs: &[PoolVf],
+    free: &Bitset,
+    by_pci: &HashMap<PciAddress, u32>,
+    pf_ranges: &[(PciAddress, u32, u32)],
+    numa_masks: &[(u32, usize, Bitset)],
+    slots: &[Option<Allocation>],
+    selector: Selector,
+) -> Result<usize> {
+    let found = match selector {
+        Selector::Any => free.first_in(0, vfs.len()),
+        Selector::Pf(pf) => pf_ranges
+            .binary_search_by_key(&pf, |r| r.0)
+            .ok()
+            .and_then(|i| free.first_in(pf_ranges[i].1 as usize, pf_ranges[i].2 as usize)),
+        Selector::Numa(node) => numa_masks
+            .iter()
+            .find(|(n, _, _)| *n == node)
+            .and_then(|(_, start, mask)| free.first_and(mask, *start)),
+        Selector::Pci(pci) => {
+            let idx = *by_pci.get(&pci).ok_or(Error::UnknownVf { pci })? as usize;
+            if free.get(idx) {
+                Some(idx)
+            } else {
+                let owner = slots[idx]
+                    .as_ref()
+                    .map(|a| a.owner.to_string())
+                    .unwrap_or_default();
+                return Err(Error::OwnedByOther {
+                    pci,
+                    owner,
+                    requester: String::new(),
+                });
+            }
+        }
+    };
+    found.ok_or_else(|| Error::NoFreeVf {
+        selector: selector.to_string(),
+    })
 }
 
 #[cfg(test)]
