@@ -5,6 +5,7 @@
 //!   length trusted).
 //! - [`error`]: the crate's one error type, [`Error`].
 //! - [`client`]: the sans-I/O RFC 2131 client state machine; [`time`]: the [`Time`] it is fed.
+//! - [`store`]: lease persistence; [`manager`]: many clients on one timer heap.
 //! - [`transport`]: packet and UDP sockets inside a pod's netns, address configuration over
 //!   rtnetlink, and a blocking [`transport::Session`].
 //! - [`server`]: the leaf switch's DHCP server: `dhcpd.conf` subset, lease allocator, lease
@@ -17,7 +18,9 @@
 pub mod client;
 pub mod codec;
 pub mod error;
+pub mod manager;
 pub mod server;
+pub mod store;
 pub mod time;
 pub mod transport;
 

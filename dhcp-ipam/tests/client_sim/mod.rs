@@ -36,6 +36,11 @@ pub struct SimServer {
     pub declines: Vec<(Time, Message)>,
     /// Probability of answering any REQUEST with a NAK.
     pub nak_rate: f64,
+    /// Address -> position in the pool (for large pools: O(1) membership).
+    pub pool_index: HashMap<Ipv4Addr, usize>,
+    /// Address -> holder, kept in step with `bindings`.
+    pub holders: HashMap<Ipv4Addr, ClientId>,
+    next_free: usize,
 }
 
 impl SimServer {
@@ -55,7 +60,18 @@ impl SimServer {
             releases: Vec::new(),
             declines: Vec::new(),
             nak_rate: 0.0,
+            pool_index: HashMap::new(),
+            holders: HashMap::new(),
+            next_free: 0,
         }
+    }
+
+    /// A server with a pool of `n` addresses 10.1.0.1, 10.1.0.2, ... (for many clients).
+    pub fn with_pool(id: Ipv4Addr, lease_secs: u32, n: u32) -> Self {
+        let mut s = SimServer::new(id, lease_secs);
+        s.pool = (1..=n).map(|i| Ipv4Addr::from(0x0a01_0000 + i)).collect();
+        s.pool_index = s.pool.iter().enumerate().map(|(i, a)| (*a, i)).collect();
+        s
     }
 
     fn owner_of(&self, addr: Ipv4Addr, now: Time) -> Option<&ClientId> {
@@ -65,14 +81,58 @@ impl SimServer {
             .map(|(k, _)| k)
     }
 
+    fn in_pool(&self, addr: Ipv4Addr) -> bool {
+        if self.pool_index.is_empty() {
+            self.pool.contains(&addr)
+        } else {
+            self.pool_index.contains_key(&addr)
+        }
+    }
+
     fn free(&self, addr: Ipv4Addr, now: Time, me: &ClientId) -> bool {
-        if self.abandoned.contains(&addr) || !self.pool.contains(&addr) {
+        if self.abandoned.contains(&addr) || !self.in_pool(addr) {
             return false;
         }
-        match self.bindings.iter().find(|(_, b)| b.addr == addr) {
+        match self.holders.get(&addr) {
             None => true,
-            Some((k, b)) => k == me || b.expires <= now,
+            Some(k) => {
+                k == me
+                    || self
+                        .bindings
+                        .get(k)
+                        .is_none_or(|b| b.addr != addr || b.expires <= now)
+            }
         }
+    }
+
+    fn bind(&mut self, key: ClientId, b: Binding) {
+        if let Some(old) = self.bindings.get(&key) {
+            if old.addr != b.addr && self.holders.get(&old.addr) == Some(&key) {
+                self.holders.remove(&old.addr);
+            }
+        }
+        self.holders.insert(b.addr, key.clone());
+        self.bindings.insert(key, b);
+    }
+
+    fn unbind(&mut self, key: &ClientId) {
+        if let Some(old) = self.bindings.remove(key) {
+            if self.holders.get(&old.addr) == Some(key) {
+                self.holders.remove(&old.addr);
+            }
+        }
+    }
+
+    fn first_free(&mut self, now: Time, me: &ClientId) -> Option<Ipv4Addr> {
+        let n = self.pool.len();
+        for i in 0..n {
+            let a = self.pool[(self.next_free + i) % n];
+            if self.free(a, now, me) {
+                self.next_free = (self.next_free + i + 1) % n;
+                return Some(a);
+            }
+        }
+        None
     }
 
     fn reply(&self, req: &Message, t: MessageType, yiaddr: Ipv4Addr) -> Message {
@@ -107,10 +167,11 @@ impl SimServer {
                             .options
                             .requested_ip
                             .filter(|a| self.free(*a, now, &key));
-                        let addr = wanted.or_else(|| {
-                            self.pool.iter().copied().find(|a| self.free(*a, now, &key))
-                        })?;
-                        self.bindings.insert(
+                        let addr = match wanted {
+                            Some(a) => a,
+                            None => self.first_free(now, &key)?,
+                        };
+                        self.bind(
                             key.clone(),
                             Binding {
                                 addr,
@@ -131,7 +192,7 @@ impl SimServer {
                     if sid != self.id {
                         // the client chose another server: forget our offer
                         if self.bindings.get(&key).is_some_and(|b| b.offered_only) {
-                            self.bindings.remove(&key);
+                            self.unbind(&key);
                         }
                         return None;
                     }
@@ -148,7 +209,7 @@ impl SimServer {
                     ours
                 };
                 if ok {
-                    self.bindings.insert(
+                    self.bind(
                         key,
                         Binding {
                             addr,
@@ -170,7 +231,7 @@ impl SimServer {
                     .get(&key)
                     .is_some_and(|b| b.addr == req.ciaddr)
                 {
-                    self.bindings.remove(&key);
+                    self.unbind(&key);
                 }
                 None
             }
@@ -178,7 +239,7 @@ impl SimServer {
                 self.declines.push((now, req.clone()));
                 if let Some(a) = req.options.requested_ip {
                     self.abandoned.push(a);
-                    self.bindings.remove(&key);
+                    self.unbind(&key);
                 }
                 None
             }
