@@ -525,8 +525,10 @@ impl<E: Exec> CniConfig<E> {
     }
 }
 
-/// Writes a file readable only by its owner (directories 0700), through a temporary file and
-/// a rename so a reader never sees half a file.
+/// Writes a file readable only by its owner (directories 0700). The old file is unlinked and a
+/// new one created rather than truncated or renamed over: on ext4 both replace patterns force a
+/// synchronous flush (`auto_da_alloc`), which would dominate an ADD. A crash mid-write leaves a
+/// file that does not parse, which DEL treats as no cache, as it treats a missing one.
 fn write_private(path: &Path, bytes: &[u8]) -> Result<(), Error> {
     use std::io::Write;
     use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
@@ -540,24 +542,19 @@ fn write_private(path: &Path, bytes: &[u8]) -> Result<(), Error> {
         .mode(0o700)
         .create(dir)
         .map_err(io("create cache directory", dir))?;
-    let tmp = dir.join(format!(
-        ".{}.tmp{}",
-        path.file_name()
-            .map(|n| n.to_string_lossy())
-            .unwrap_or_default(),
-        std::process::id()
-    ));
+    match std::fs::remove_file(path) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+            return Err(io("replace cached result", path)(e));
+        }
+        _ => {}
+    }
     let mut f = std::fs::OpenOptions::new()
         .write(true)
-        .create(true)
-        .truncate(true)
+        .create_new(true)
         .mode(0o600)
-        .open(&tmp)
-        .map_err(io("create cached result", &tmp))?;
-    f.write_all(bytes)
-        .map_err(io("write cached result", &tmp))?;
-    drop(f);
-    std::fs::rename(&tmp, path).map_err(io("rename cached result", path))
+        .open(path)
+        .map_err(io("create cached result", path))?;
+    f.write_all(bytes).map_err(io("write cached result", path))
 }
 
 /// Decodes the base64 `config` of a cache file (helper for tools that inspect the cache).
