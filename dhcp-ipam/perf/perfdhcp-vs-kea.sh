@@ -44,7 +44,7 @@ cleanup() {
     stop_server
     ip netns del "$POD" 2>/dev/null || true
     ip netns del "$LEAF" 2>/dev/null || true
-    case "$WORK" in /tmp/perfdhcp-vs-kea.*) rm -rf -- "$WORK" ;; esac
+    if [ -n "${KEEP:-}" ]; then log "kept $WORK"; else case "$WORK" in /tmp/perfdhcp-vs-kea.*) rm -rf -- "$WORK" ;; esac; fi
 }
 trap cleanup EXIT
 
