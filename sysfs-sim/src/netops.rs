@@ -2,6 +2,7 @@
 //! kernel's checks and errno.
 
 use std::io;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use sriov_core::{
     IpPrefix, LinkInfo, LinkState, MacAddress, NetOps, Netns, Route, TxRate, VfInfo, VfState,
@@ -83,6 +84,9 @@ impl SimNetOps {
             Some(e) => Err(e),
             None => change(&mut inner),
         };
+        if result.is_ok() {
+            autoconf(&mut inner.model);
+        }
         inner.record(op, target, arg, &result);
         inner.changed();
         result.map_err(errno)
@@ -141,7 +145,8 @@ fn info(m: &Model, dev: &crate::model::Netdev) -> LinkInfo {
     LinkInfo {
         index: dev.ifindex,
         name: dev.name.clone(),
-        mac: (dev.kind != NetdevKind::Loopback).then_some(dev.mac),
+        // loopback too: the kernel reports `00:00:00:00:00:00` (addr_len 6)
+        mac: Some(dev.mac),
         mtu: dev.mtu,
         admin_up: dev.admin_up,
         oper_up: m.oper_up(dev),
@@ -168,6 +173,10 @@ impl NetOps for SimNetOps {
             new_name,
             FaultOp::RenameLink,
             |m, id, ifindex| {
+                // the netlink policy on IFLA_IFNAME (at most IFNAMSIZ - 1 bytes) answers first
+                if new_name.len() > 15 {
+                    return Err(libc::ERANGE);
+                }
                 if !valid_ifname(new_name) {
                     return Err(libc::EINVAL);
                 }
@@ -199,9 +208,6 @@ impl NetOps for SimNetOps {
                     return Err(libc::EADDRNOTAVAIL);
                 }
                 let dev = m.netdevs.get_mut(&ifindex).ok_or(libc::ENODEV)?;
-                if dev.kind == NetdevKind::Loopback {
-                    return Err(libc::EOPNOTSUPP);
-                }
                 dev.mac = mac;
                 Ok(())
             },
@@ -238,9 +244,27 @@ impl NetOps for SimNetOps {
             name,
             if up { "up" } else { "down" },
             FaultOp::SetLinkUp,
-            |m, _, ifindex| {
+            |m, id, ifindex| {
                 let dev = m.netdevs.get_mut(&ifindex).ok_or(libc::ENODEV)?;
+                let was_up = dev.admin_up;
                 dev.admin_up = up;
+                if !was_up && up && dev.kind == NetdevKind::Loopback {
+                    // NETDEV_UP on loopback: inetdev adds 127.0.0.1/8, addrconf ::1/128
+                    for a in [LOOPBACK_V4, LOOPBACK_V6] {
+                        if !dev.addresses.contains(&a) {
+                            dev.addresses.push(a);
+                        }
+                    }
+                }
+                if was_up && !up {
+                    // NETDEV_DOWN: IPv6 addresses are flushed (keep_addr_on_down is off), IPv4
+                    // ones stay; every route through the link goes
+                    dev.addresses.retain(|a| a.addr.is_ipv4());
+                    let name = dev.name.clone();
+                    if let Some(n) = m.namespaces.get_mut(&id) {
+                        n.routes.retain(|r| r.dev != name);
+                    }
+                }
                 Ok(())
             },
         )
@@ -286,8 +310,11 @@ impl NetOps for SimNetOps {
     }
 
     fn addresses(&self, ns: &Netns, name: &str) -> io::Result<Vec<IpPrefix>> {
-        let inner = self.host.lock();
+        let mut inner = self.host.lock();
         let id = inner.ns_of(ns)?;
+        if autoconf(&mut inner.model) {
+            inner.changed();
+        }
         inner
             .model
             .netdev_by_name(id, name)
@@ -308,7 +335,12 @@ impl NetOps for SimNetOps {
                     return Err(libc::EINVAL);
                 }
                 let dev = m.netdevs.get_mut(&ifindex).ok_or(libc::ENODEV)?;
-                if dev.addresses.contains(&addr) {
+                // IPv4 matches address and prefix length (10.0.0.1/24 and /16 are two
+                // addresses); IPv6 matches the address alone (ipv6_get_ifaddr)
+                let taken = dev.addresses.iter().any(|a| {
+                    a.addr == addr.addr && (addr.addr.is_ipv6() || a.prefix_len == addr.prefix_len)
+                });
+                if taken {
                     return Err(libc::EEXIST);
                 }
                 dev.addresses.push(addr);
@@ -337,14 +369,20 @@ impl NetOps for SimNetOps {
     }
 
     fn routes(&self, ns: &Netns) -> io::Result<Vec<Route>> {
-        let inner = self.host.lock();
+        let mut inner = self.host.lock();
         let id = inner.ns_of(ns)?;
-        Ok(inner
-            .model
-            .namespaces
-            .get(&id)
-            .map(|n| n.routes.clone())
-            .unwrap_or_default())
+        if autoconf(&mut inner.model) {
+            inner.changed();
+        }
+        let m = &inner.model;
+        let mut out = prefix_routes(m, id);
+        out.extend(
+            m.namespaces
+                .get(&id)
+                .map(|n| n.routes.clone())
+                .unwrap_or_default(),
+        );
+        Ok(out)
     }
 
     fn add_route(&self, ns: &Netns, route: &Route) -> io::Result<()> {
@@ -356,17 +394,47 @@ impl NetOps for SimNetOps {
             |inner| {
                 let id = inner.ns_of(ns).map_err(os)?;
                 let m = &mut inner.model;
-                if m.netdev_by_name(id, &route.dev).is_none() {
-                    return Err(libc::ENODEV);
+                let dev_up = m
+                    .netdev_by_name(id, &route.dev)
+                    .ok_or(libc::ENODEV)?
+                    .admin_up;
+                let v6 = route_is_v6(route).ok_or(libc::EINVAL)?;
+                let mut route = route.clone();
+                if let Some(dst) = route.dst.as_mut() {
+                    let network = mask(dst.addr, dst.prefix_len);
+                    // IPv4 refuses host bits in the destination; IPv6 masks them off
+                    if !v6 && network != dst.addr {
+                        return Err(libc::EINVAL);
+                    }
+                    dst.addr = network;
                 }
+                // the next hop: a gateway must be on a prefix of the output link
+                match route.gateway {
+                    Some(IpAddr::V6(gw)) if gw.segments()[0] & 0xffc0 == 0xfe80 => {}
+                    Some(gw) => match on_link(m, id, gw) {
+                        Some(via) if via == route.dev => {}
+                        Some(_) if !v6 => return Err(libc::EINVAL),
+                        None if !v6 => return Err(libc::ENETUNREACH),
+                        _ => return Err(libc::EHOSTUNREACH),
+                    },
+                    None => {}
+                }
+                if !dev_up {
+                    return Err(libc::ENETDOWN);
+                }
+                // one route per destination and metric: IPv4 routes added here share metric 0
+                // with prefix routes; IPv6 ones (1024) do not clash with prefix routes (256)
+                let mut existing = prefix_routes(m, id);
+                existing.retain(|r| !v6 && route_is_v6(r) == Some(false));
                 let table = &mut m.namespaces.get_mut(&id).ok_or(libc::ENOENT)?.routes;
                 if table
                     .iter()
-                    .any(|r| r.dst == route.dst && r.dev == route.dev)
+                    .chain(&existing)
+                    .any(|r| r.dst == route.dst && route_is_v6(r) == Some(v6))
                 {
                     return Err(libc::EEXIST);
                 }
-                table.push(route.clone());
+                table.push(route);
                 Ok(())
             },
         )
@@ -374,7 +442,12 @@ impl NetOps for SimNetOps {
 
     fn vfs(&self, pf: &str) -> io::Result<Vec<VfInfo>> {
         let mut inner = self.host.lock();
-        let table = vf_table_mut(&mut inner.model, pf).map_err(errno)?;
+        let table = match vf_table_mut(&mut inner.model, pf) {
+            Ok(table) => table,
+            Err(libc::ENODEV) => return Err(errno(libc::ENODEV)),
+            // no IFLA_VFINFO_LIST (a veth, a NIC without SR-IOV): no VFs, as `ip link` shows
+            Err(_) => return Ok(Vec::new()),
+        };
         Ok(table
             .iter()
             .enumerate()
@@ -429,6 +502,150 @@ impl NetOps for SimNetOps {
             Ok(())
         })
     }
+}
+
+const LOOPBACK_V4: IpPrefix = IpPrefix {
+    addr: IpAddr::V4(Ipv4Addr::LOCALHOST),
+    prefix_len: 8,
+};
+const LOOPBACK_V6: IpPrefix = IpPrefix {
+    addr: IpAddr::V6(Ipv6Addr::LOCALHOST),
+    prefix_len: 128,
+};
+
+/// IPv6 autoconfiguration as addrconf does it: a link that is ready (admin up with carrier)
+/// and not loopback has an EUI-64 link-local address (`addr_gen_mode` eui64, the default). The
+/// kernel adds it when the link becomes ready, keeps it on carrier loss, and flushes it when the
+/// link goes down (see `set_link_up`). Returns whether an address was added.
+fn autoconf(m: &mut Model) -> bool {
+    let ready: Vec<u32> = m
+        .netdevs
+        .values()
+        .filter(|d| d.kind != NetdevKind::Loopback && m.oper_up(d))
+        .filter(|d| !d.addresses.iter().any(|a| is_link_local(a.addr)))
+        .map(|d| d.ifindex)
+        .collect();
+    for ifindex in &ready {
+        if let Some(d) = m.netdevs.get_mut(ifindex) {
+            let o = d.mac.octets();
+            let ll = Ipv6Addr::from([
+                0xfe,
+                0x80,
+                0,
+                0,
+                0,
+                0,
+                0,
+                0,
+                o[0] ^ 2,
+                o[1],
+                o[2],
+                0xff,
+                0xfe,
+                o[3],
+                o[4],
+                o[5],
+            ]);
+            d.addresses.push(IpPrefix {
+                addr: IpAddr::V6(ll),
+                prefix_len: 64,
+            });
+        }
+    }
+    !ready.is_empty()
+}
+
+fn is_link_local(a: IpAddr) -> bool {
+    matches!(a, IpAddr::V6(v6) if v6.segments()[0] & 0xffc0 == 0xfe80)
+}
+
+/// `addr` with the bits past `len` cleared.
+fn mask(addr: IpAddr, len: u8) -> IpAddr {
+    match addr {
+        IpAddr::V4(v4) => {
+            let m = u32::MAX
+                .checked_shl(32 - u32::from(len.min(32)))
+                .unwrap_or(0);
+            IpAddr::V4(Ipv4Addr::from(u32::from(v4) & m))
+        }
+        IpAddr::V6(v6) => {
+            let m = u128::MAX
+                .checked_shl(128 - u32::from(len.min(128)))
+                .unwrap_or(0);
+            IpAddr::V6(Ipv6Addr::from(u128::from(v6) & m))
+        }
+    }
+}
+
+/// A route's family (`Some(true)` for IPv6); `None` when its destination and gateway disagree.
+/// A default route without a gateway is IPv4.
+fn route_is_v6(r: &Route) -> Option<bool> {
+    match (
+        r.dst.map(|d| d.addr.is_ipv6()),
+        r.gateway.map(|g| g.is_ipv6()),
+    ) {
+        (Some(d), Some(g)) if d != g => None,
+        (Some(v6), _) | (None, Some(v6)) => Some(v6),
+        (None, None) => Some(false),
+    }
+}
+
+/// The kernel's prefix routes in `ns`'s main table: one per address on an up, non-loopback link
+/// (IPv4 below /32 and not in 0.0.0.0/x; IPv6 at any length, link-local giving `fe80::/64`).
+/// Loopback's routes live in the local table.
+fn prefix_routes(m: &Model, ns: NsId) -> Vec<Route> {
+    let mut out: Vec<Route> = Vec::new();
+    let up = m
+        .netdevs
+        .values()
+        .filter(|d| d.ns == ns && d.admin_up && d.kind != NetdevKind::Loopback);
+    for d in up {
+        for a in &d.addresses {
+            let network = mask(a.addr, a.prefix_len);
+            if a.addr.is_ipv4() && (a.prefix_len >= 32 || network.is_unspecified()) {
+                continue;
+            }
+            let r = Route {
+                dst: Some(IpPrefix {
+                    addr: network,
+                    prefix_len: a.prefix_len,
+                }),
+                gateway: None,
+                dev: d.name.clone(),
+            };
+            if !out.contains(&r) {
+                out.push(r);
+            }
+        }
+    }
+    out
+}
+
+/// The link through which `gw` is on-link in `ns` (longest matching prefix route or added
+/// on-link route, or the link holding `gw` itself), as the kernel's next-hop lookup finds it.
+fn on_link(m: &Model, ns: NsId, gw: IpAddr) -> Option<String> {
+    let local = m
+        .netdevs
+        .values()
+        .filter(|d| d.ns == ns && d.admin_up)
+        .find(|d| d.addresses.iter().any(|a| a.addr == gw))
+        .map(|d| (u8::MAX, d.name.clone()));
+    let added = m
+        .namespaces
+        .get(&ns)
+        .map(|n| n.routes.clone())
+        .unwrap_or_default();
+    prefix_routes(m, ns)
+        .into_iter()
+        .chain(added.into_iter().filter(|r| r.gateway.is_none()))
+        .filter_map(|r| {
+            let dst = r.dst?;
+            (dst.addr.is_ipv6() == gw.is_ipv6() && mask(gw, dst.prefix_len) == dst.addr)
+                .then_some((dst.prefix_len, r.dev))
+        })
+        .chain(local)
+        .max_by_key(|(len, _)| *len)
+        .map(|(_, dev)| dev)
 }
 
 /// The PCI function behind a link (for tests and the CNI plugin's bookkeeping).

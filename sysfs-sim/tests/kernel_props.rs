@@ -284,7 +284,9 @@ proptest! {
                     let links = net.links(ns).unwrap();
                     let Some(link) = links.get(n % links.len().max(1)) else { continue };
                     let taken = links.iter().any(|l| l.name == new);
-                    let expected = if !valid_name(new) { Some(libc::EINVAL) }
+                    // a name over 15 bytes fails the netlink policy on IFLA_IFNAME first
+                    let expected = if new.len() > 15 { Some(libc::ERANGE) }
+                        else if !valid_name(new) { Some(libc::EINVAL) }
                         else if new == link.name { None }
                         else if taken { Some(libc::EEXIST) }
                         else if link.admin_up { Some(libc::EBUSY) }
