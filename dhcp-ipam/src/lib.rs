@@ -8,6 +8,7 @@
 //! - [`store`]: lease persistence; [`manager`]: many clients on one timer heap.
 //! - [`transport`]: packet and UDP sockets inside a pod's netns, address configuration over
 //!   rtnetlink, and a blocking [`transport::Session`].
+//! - [`cni`]: the CNI IPAM plugin `rdma-dhcp` and its node daemon.
 //! - [`server`]: the leaf switch's DHCP server: `dhcpd.conf` subset, lease allocator, lease
 //!   file, UDP server in a netns.
 #![cfg_attr(
@@ -16,6 +17,7 @@
 )]
 
 pub mod client;
+pub mod cni;
 pub mod codec;
 pub mod error;
 pub mod manager;
