@@ -20,6 +20,8 @@ struct Cli {
 enum Command {
     /// List SR-IOV capable PFs and their VFs.
     Discover(cmd::discover::DiscoverArgs),
+    /// Which netdev each RDMA port belongs to (`mlx5_0 port 1 ==> ens2f0 (Up)`).
+    Ibdev2netdev(cmd::ibdev2netdev::Ibdev2NetdevArgs),
     /// Simulated hosts: render them to disk.
     #[command(subcommand)]
     Sim(cmd::sim::SimCommand),
@@ -34,6 +36,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Discover(args) => cmd::discover::run(args),
+        Command::Ibdev2netdev(args) => cmd::ibdev2netdev::run(args),
         Command::Sim(sim) => cmd::sim::run(sim),
         Command::Simulate(args) => cmd::simulate::run(args),
         Command::Dhcp(dhcp) => cmd::dhcp::run(dhcp),

@@ -32,6 +32,7 @@ pub mod netops;
 mod pci;
 pub mod pool;
 pub mod rtnl;
+pub mod rdma_ops;
 pub mod sysfs;
 mod vf_config;
 
@@ -42,6 +43,7 @@ pub use mac::{MacAddress, MacAddressError};
 pub use model::{PhysicalFunction, VirtualFunction};
 pub use netops::{IpPrefix, LinkInfo, NetOps, Netns, Route, VfInfo};
 pub use pci::{PciAddress, PciAddressError};
+pub use rdma_ops::{RdmaNetnsMode, RdmaNetnsModeError, RdmaOps};
 pub use sysfs::{EntryKind, FsSysfs, Sysfs};
 pub use vf_config::{
     LinkState, TxRate, VfConfig, VfConfigError, VfState, VlanConfig, VlanId, VlanProto, VlanQos,

@@ -161,6 +161,7 @@ impl NicSpec {
 pub struct HostBuilder {
     seed: u64,
     naming: NamingScheme,
+    rdma_naming: crate::rdma::RdmaNaming,
     nics: Vec<NicSpec>,
 }
 
@@ -170,6 +171,7 @@ impl HostBuilder {
         HostBuilder {
             seed,
             naming: NamingScheme::Systemd,
+            rdma_naming: crate::rdma::RdmaNaming::Kernel,
             nics: Vec::new(),
         }
     }
@@ -177,6 +179,12 @@ impl HostBuilder {
     /// How VF netdevs are named.
     pub fn naming(mut self, naming: NamingScheme) -> Self {
         self.naming = naming;
+        self
+    }
+
+    /// How RDMA devices are named (`mlx5_N` by default).
+    pub fn rdma_naming(mut self, naming: crate::rdma::RdmaNaming) -> Self {
+        self.rdma_naming = naming;
         self
     }
 
@@ -190,6 +198,7 @@ impl HostBuilder {
     /// the requested VFs through the kernel model.
     pub fn build(self) -> Result<SimHost, BuildError> {
         let mut model = Model::new(self.seed, self.naming);
+        model.rdma.naming = self.rdma_naming;
         let mut enable = Vec::new();
         for (card, nic) in self.nics.iter().enumerate() {
             add_nic(&mut model, card, nic, &mut enable)?;

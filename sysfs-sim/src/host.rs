@@ -208,6 +208,7 @@ impl SimHost {
                 }
             }
         }
+        model.rdma_netns_deleted(id);
         model.namespaces.remove(&id);
         inner.changed();
         Ok(())

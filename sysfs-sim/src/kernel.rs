@@ -177,6 +177,8 @@ impl Model {
     }
 
     fn remove_netdev_of(&mut self, pci: PciAddress) {
+        // the driver's remove: its RDMA device goes with its netdev
+        self.rdma_unregister(pci);
         self.netdevs.retain(|_, d| d.kind != NetdevKind::Pci(pci));
     }
 
@@ -244,6 +246,8 @@ impl Model {
                 phys_port_name: port_name,
             },
         );
+        // mlx5_ib registers the function's RDMA device in the same probe
+        self.rdma_register(pci);
         Ok(())
     }
 

@@ -42,6 +42,9 @@ pub mod model;
 mod netops;
 mod presets;
 mod project;
+pub mod rdma;
+mod rdma_ops;
+mod rdma_project;
 mod render;
 pub mod vfs;
 
@@ -53,3 +56,5 @@ pub use model::NamingScheme;
 pub use netops::{SimNetOps, is_vf, pci_of_link};
 pub use presets::{PRESETS, large, mixed, preset, reference};
 pub use project::modalias;
+pub use rdma::{RdmaDevice, RdmaNaming, RdmaState};
+pub use rdma_ops::{DevNode, SimRdmaOps};

@@ -172,6 +172,9 @@ pub struct Model {
     pub seed: u64,
     /// Counter mixed into generated MACs.
     pub mac_counter: u64,
+    /// The RDMA subsystem: registered devices, naming, netns mode (see `rdma.rs`).
+    #[serde(default)]
+    pub rdma: crate::rdma::RdmaState,
 }
 
 impl Model {
@@ -186,6 +189,7 @@ impl Model {
             naming,
             seed,
             mac_counter: 0,
+            rdma: crate::rdma::RdmaState::default(),
         };
         m.namespaces.insert(
             HOST_NS,

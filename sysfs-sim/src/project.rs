@@ -95,6 +95,7 @@ pub fn project(model: &Model) -> Vfs {
     for dev in model.netdevs.values() {
         project_netdev(&mut v, model, dev);
     }
+    crate::rdma_project::project_rdma(&mut v, model);
     v
 }
 

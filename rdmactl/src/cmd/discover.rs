@@ -1,10 +1,11 @@
 //! `rdmactl discover [--root DIR] [--json]`: SR-IOV PFs and their VFs.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use clap::Args;
 use serde::Serialize;
-use sriov_core::{FsSysfs, PhysicalFunction, Sysfs};
+use sriov_core::{FsSysfs, PciAddress, PhysicalFunction, Sysfs};
 
 use super::CmdError;
 
@@ -34,6 +35,7 @@ pub struct PfJson {
     stride: Option<u16>,
     vf_device: Option<String>,
     drivers_autoprobe: Option<bool>,
+    rdma: Option<RdmaJson>,
     vfs: Vec<VfJson>,
 }
 
@@ -44,6 +46,46 @@ pub struct VfJson {
     pci: String,
     netdev: Option<String>,
     driver: Option<String>,
+    rdma: Option<RdmaJson>,
+}
+
+/// The JSON shape of a function's RDMA device (`null` when it has none).
+#[derive(Debug, Clone, Serialize)]
+pub struct RdmaJson {
+    device: String,
+    node_guid: Option<String>,
+    port_state: Option<String>,
+    link_layer: Option<String>,
+    char_devices: Vec<String>,
+}
+
+/// RDMA devices by PCI function, as `discover --json` prints them.
+pub type RdmaIndex = BTreeMap<PciAddress, RdmaJson>;
+
+/// Reads the RDMA devices of a view and indexes them by PCI function (the first device of a
+/// function wins; mlx5 functions have one).
+pub fn rdma_index(fs: &dyn Sysfs) -> Result<RdmaIndex, CmdError> {
+    let mut out = RdmaIndex::new();
+    for dev in rdma_dev::discover_rdma(fs)? {
+        let Some(pci) = dev.pci else { continue };
+        let port = dev.first_port();
+        out.entry(pci).or_insert_with(|| RdmaJson {
+            device: dev.name.clone(),
+            node_guid: dev.node_guid.map(|g| g.to_string()),
+            port_state: port
+                .and_then(|p| p.state.as_ref())
+                .map(|s| s.name().to_string()),
+            link_layer: port
+                .and_then(|p| p.link_layer.as_ref())
+                .map(ToString::to_string),
+            char_devices: dev
+                .char_devices
+                .iter()
+                .map(|c| c.path().display().to_string())
+                .collect(),
+        });
+    }
+    Ok(out)
 }
 
 impl From<&PhysicalFunction> for PfJson {
@@ -61,6 +103,7 @@ impl From<&PhysicalFunction> for PfJson {
             stride: pf.stride,
             vf_device: pf.vf_device.map(|d| format!("0x{d:04x}")),
             drivers_autoprobe: pf.drivers_autoprobe,
+            rdma: None,
             vfs: pf
                 .vfs
                 .iter()
@@ -69,9 +112,22 @@ impl From<&PhysicalFunction> for PfJson {
                     pci: vf.pci.to_string(),
                     netdev: vf.netdev.clone(),
                     driver: vf.driver.clone(),
+                    rdma: None,
                 })
                 .collect(),
         }
+    }
+}
+
+impl PfJson {
+    /// The PF's JSON with the `rdma` keys of the PF and its VFs filled from `rdma`.
+    pub fn with_rdma(pf: &PhysicalFunction, rdma: &RdmaIndex) -> Self {
+        let mut json = PfJson::from(pf);
+        json.rdma = rdma.get(&pf.pci).cloned();
+        for (vf_json, vf) in json.vfs.iter_mut().zip(&pf.vfs) {
+            vf_json.rdma = rdma.get(&vf.pci).cloned();
+        }
+        json
     }
 }
 
@@ -129,14 +185,15 @@ pub fn print_table(pfs: &[PhysicalFunction], root: &Path) {
     }
 }
 
-/// Prints PFs as the documented JSON object.
-pub fn print_json(pfs: &[PhysicalFunction]) -> Result<(), CmdError> {
+/// Prints PFs as the documented JSON object, each PF and VF with its `rdma` object (or
+/// `null`).
+pub fn print_json(pfs: &[PhysicalFunction], rdma: &RdmaIndex) -> Result<(), CmdError> {
     #[derive(Serialize)]
     struct Out {
         pfs: Vec<PfJson>,
     }
     let out = Out {
-        pfs: pfs.iter().map(PfJson::from).collect(),
+        pfs: pfs.iter().map(|pf| PfJson::with_rdma(pf, rdma)).collect(),
     };
     println!("{}", serde_json::to_string_pretty(&out)?);
     Ok(())
@@ -146,7 +203,14 @@ pub fn print_json(pfs: &[PhysicalFunction]) -> Result<(), CmdError> {
 pub fn run(args: DiscoverArgs) -> Result<(), CmdError> {
     let pfs = discover_root(&args.root)?;
     if args.json {
-        print_json(&pfs)
+        let rdma = rdma_index(&FsSysfs::new(&args.root)).map_err(|e| {
+            format!(
+                "RDMA discovery under {}: {}",
+                args.root.display(),
+                super::one_line(&*e)
+            )
+        })?;
+        print_json(&pfs, &rdma)
     } else {
         print_table(&pfs, &args.root);
         Ok(())

@@ -4,6 +4,7 @@ pub mod dhcp;
 pub mod dhcp_lease;
 pub mod dhcp_serve;
 pub mod discover;
+pub mod ibdev2netdev;
 pub mod sim;
 pub mod simulate;
 

@@ -1,14 +1,21 @@
 //! `rdmactl simulate`: the reference deployment's worker node on simulated hardware. The
-//! device plugin's part (enable VFs, offer them by PCI address), the SR-IOV CNI's part (take a
-//! VF from the ledger, save its state, move it into the pod as `net1`, and on DEL put back
-//! exactly what was changed), for a few pods, then checks that every VF came back.
+//! device plugin's part (enable VFs, offer them by PCI address as `rdma/vhca`, with their health
+//! and exactly their RDMA character devices), the SR-IOV CNI's part (take a VF from the ledger,
+//! save its state, move it into the pod as `net1`, and on DEL put back exactly what was
+//! changed), the RDMA CNI's part (the RDMA netns mode exclusive, the VF's RDMA device moved into
+//! the pod and back), for a few pods, each printing its `ibdev2netdev` line, then checks that
+//! every VF and RDMA device came back.
 
 use std::path::PathBuf;
 
 use clap::Args;
+use rdma_dev::resource::{Inventory, ResourceConfig, device_health, select_resources};
 use sriov_core::ledger::PersistentPool;
 use sriov_core::pool::{Owner, SavedVfState, Selector, VfPool};
-use sriov_core::{NetOps, Netns, PhysicalFunction, VfConfig, VlanConfig, VlanProto, discover};
+use sriov_core::{
+    NetOps, Netns, PhysicalFunction, RdmaNetnsMode, RdmaOps, VfConfig, VlanConfig, VlanProto,
+    discover,
+};
 
 use super::CmdError;
 
@@ -36,13 +43,26 @@ struct Attachment {
     owner: Owner,
     vf: sriov_core::PciAddress,
     saved: SavedVfState,
+    /// The VF's RDMA device, moved into the pod.
+    rdma_device: String,
 }
+
+/// The device plugin's configuration in the seed.
+const SEED_CONFIG: &str = r#"{"mode":"sriov","pfNetdevices":["ens2f0"]}"#;
 
 /// Runs `rdmactl simulate`.
 pub fn run(args: SimulateArgs) -> Result<(), CmdError> {
     let host = sysfs_sim::preset("reference", args.seed)?;
     let fs = host.sysfs();
     let net = host.net_ops();
+    let rdma = host.rdma_ops();
+    // the node's setup: uplinks up, and RDMA devices movable into pods (before any pod exists)
+    for pf in ["ens2f0", "ens2f1"] {
+        net.set_link_up(&Netns::Host, pf, true)
+            .map_err(ctx(format!("set {pf} up")))?;
+    }
+    rdma.set_netns_mode(RdmaNetnsMode::Exclusive)
+        .map_err(ctx("rdma system set netns exclusive".into()))?;
 
     println!(
         "== worker node (simulated): one dual-port ConnectX-5, device plugin config {{\"mode\":\"sriov\",\"pfNetdevices\":[\"ens2f0\"]}}"
@@ -54,12 +74,27 @@ pub fn run(args: SimulateArgs) -> Result<(), CmdError> {
         .find(|pf| pf.netdev.as_deref() == Some("ens2f0"))
         .ok_or("reference host has no ens2f0")?
         .clone();
+    println!("\n== RDMA netns mode: {}", rdma.netns_mode()?);
+    for line in rdma_dev::ibdev2netdev(&fs, false)? {
+        println!("   {line}");
+    }
+    let config = ResourceConfig::parse(SEED_CONFIG)?;
+    let resources = select_resources(&config, &Inventory::discover(&fs)?);
+    let resource = resources.first().ok_or("no resource configured")?;
     println!(
-        "\n== device plugin: resource rdma/vhca, {} devices (IDs are VF PCI addresses)",
-        pf0.vfs.len()
+        "\n== device plugin: resource {}, {} devices (IDs are VF PCI addresses)",
+        resource.name,
+        resource.devices.len()
     );
-    let ids: Vec<String> = pf0.vfs.iter().map(|v| v.pci.to_string()).collect();
-    println!("   {}", ids.join(" "));
+    for dev in &resource.devices {
+        let health = device_health(&fs, resource, dev, false)?;
+        println!(
+            "   {} {} {}",
+            dev.id,
+            dev.rdma_device.as_deref().unwrap_or("-"),
+            health.kubelet_str()
+        );
+    }
 
     let dir = match &args.state_dir {
         Some(d) => d.clone(),
@@ -81,12 +116,24 @@ pub fn run(args: SimulateArgs) -> Result<(), CmdError> {
             .map_err(ctx(format!("add netns pod-{i}")))?;
         let owner = Owner::new(format!("pod-{i}/net1"));
         let vf = pool.allocate(Selector::Pf(pf0.pci), &owner)?;
-        let att = attach(&net, &pf0, &mut pool, pod, owner, vf, i)?;
+        let given = resource.allocate(&[vf.to_string().as_str()])?;
+        let att = attach(&net, &rdma, &fs, &pf0, &mut pool, pod, owner, vf, i)?;
         println!(
-            "   pod-{i}: net1 = VF {} (host name {})",
+            "   pod-{i}: net1 = VF {} (host name {}), RDMA device {}",
             att.vf,
-            att.saved.host_ifname.as_deref().unwrap_or("-")
+            att.saved.host_ifname.as_deref().unwrap_or("-"),
+            att.rdma_device
         );
+        let nodes: Vec<String> = given
+            .devices
+            .iter()
+            .map(|d| d.container_path.display().to_string())
+            .collect();
+        println!("   pod-{i}: devices {}", nodes.join(" "));
+        let pod_fs = host.sysfs_in(&att.pod)?;
+        for line in rdma_dev::ibdev2netdev(&pod_fs, false)? {
+            println!("   pod-{i}: ibdev2netdev: {line}");
+        }
         attached.push(att);
     }
 
@@ -101,8 +148,12 @@ pub fn run(args: SimulateArgs) -> Result<(), CmdError> {
         println!("   {}: {}", att.pod, names.join(" "));
     }
 
+    let visible = rdma.devices(&Netns::Host)?.len();
+    println!("   host sees {visible} RDMA devices (the pods' are in their namespaces)");
+
     println!("\n== CNI DEL for every pod");
     for att in attached {
+        rdma_dev::move_device(&rdma, &att.rdma_device, &att.pod, &Netns::Host)?;
         detach(&net, &mut pool, &att)?;
         host.del_netns(&att.pod)
             .map_err(ctx(format!("delete {}", att.pod)))?;
@@ -122,14 +173,28 @@ pub fn run(args: SimulateArgs) -> Result<(), CmdError> {
     if back != pf0.vfs.len() || free != pool.pool().len() {
         return Err("a VF was not returned".into());
     }
+    let rdma_back = rdma_dev::discover_rdma(&fs)?;
+    println!(
+        "== {} RDMA devices back on the host; ibdev2netdev:",
+        rdma_back.len()
+    );
+    for line in rdma_dev::ibdev2netdev(&fs, false)? {
+        println!("   {line}");
+    }
+    if rdma_back.len() != resource.devices.len() + pfs.len() {
+        return Err("an RDMA device was not returned".into());
+    }
     if args.state_dir.is_none() {
         let _ = std::fs::remove_dir_all(&dir);
     }
     Ok(())
 }
 
+#[allow(clippy::too_many_arguments)]
 fn attach(
     net: &dyn NetOps,
+    rdma: &dyn RdmaOps,
+    host_fs: &dyn sriov_core::Sysfs,
     pf: &PhysicalFunction,
     pool: &mut PersistentPool,
     pod: Netns,
@@ -178,11 +243,14 @@ fn attach(
     let mac = sriov_core::MacAddress([0x02, 0, 0, 0, 0x11, i as u8]);
     net.set_link_mac(&pod, "net1", mac)?;
     net.set_link_up(&pod, "net1", true)?;
+    // the RDMA CNI, chained after sriov: the VF's one RDMA device follows it into the pod
+    let rdma_device = rdma_dev::move_function_device(rdma, host_fs, vf, &Netns::Host, &pod)?;
     Ok(Attachment {
         pod,
         owner,
         vf,
         saved,
+        rdma_device,
     })
 }
 

@@ -1,0 +1,71 @@
+//! `rdmactl ibdev2netdev [--root DIR] [-v]`: which netdev each RDMA port belongs to, as MOFED's
+//! script prints it: `mlx5_0 port 1 ==> ens2f0 (Up)`; `-v` adds the PCI address, HCA type,
+//! board, part, firmware and port state.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use clap::Args;
+use sriov_core::{FsSysfs, Sysfs};
+
+use super::CmdError;
+
+/// Arguments of `rdmactl ibdev2netdev`.
+#[derive(Debug, Args)]
+pub struct Ibdev2NetdevArgs {
+    /// The directory holding `sys/` (a host's `/`, or a rendered or captured tree).
+    #[arg(long, default_value = "/")]
+    pub root: PathBuf,
+    /// Verbose: PCI address, HCA type, board, part, firmware and port state.
+    #[arg(short, long)]
+    pub verbose: bool,
+}
+
+/// The lines for any [`Sysfs`] view.
+pub fn lines_with(fs: &dyn Sysfs, verbose: bool) -> Result<Vec<String>, CmdError> {
+    Ok(rdma_dev::ibdev2netdev(fs, verbose)?
+        .iter()
+        .map(ToString::to_string)
+        .collect())
+}
+
+/// The lines for the tree under `root`, with errors that name the root.
+pub fn lines_at(root: &Path, verbose: bool) -> Result<Vec<String>, CmdError> {
+    if !root.is_dir() {
+        return Err(format!("root {}: not a directory", root.display()).into());
+    }
+    lines_with(&FsSysfs::new(root), verbose).map_err(|e| {
+        format!(
+            "ibdev2netdev under {}: {}",
+            root.display(),
+            super::one_line(&*e)
+        )
+        .into()
+    })
+}
+
+/// Runs `rdmactl ibdev2netdev`.
+pub fn run(args: Ibdev2NetdevArgs) -> Result<(), CmdError> {
+    let lines = lines_at(&args.root, args.verbose)?;
+    if lines.is_empty() {
+        eprintln!(
+            "rdmactl: no RDMA devices under {}",
+            args.root.join("sys/class/infiniband").display()
+        );
+    }
+    let mut out = String::new();
+    for line in lines {
+        out.push_str(&line);
+        out.push('\n');
+    }
+    let mut stdout = std::io::stdout().lock();
+    match stdout
+        .write_all(out.as_bytes())
+        .and_then(|()| stdout.flush())
+    {
+        Ok(()) => Ok(()),
+        // a reader that stopped early (`| head`) is not an error
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        Err(e) => Err(format!("write to stdout: {e}").into()),
+    }
+}

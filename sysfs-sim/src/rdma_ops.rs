@@ -1,0 +1,168 @@
+//! The simulator's [`RdmaOps`] (RDMA netns mode, moving devices between namespaces, with the
+//! kernel's errno) and the character devices a host's `/dev/infiniband` holds.
+
+use std::io;
+use std::path::{Path, PathBuf};
+
+use sriov_core::{Netns, RdmaNetnsMode, RdmaOps};
+
+use crate::host::SimHost;
+use crate::rdma::RDMA_CM_DEV;
+use crate::rdma_project::{issm_dev, umad_dev, uverbs_dev};
+
+fn errno(e: i32) -> io::Error {
+    io::Error::from_raw_os_error(e)
+}
+
+fn os(e: io::Error) -> i32 {
+    e.raw_os_error().unwrap_or(libc::EIO)
+}
+
+/// A character device under `/dev/infiniband`.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct DevNode {
+    /// Its path, `/dev/infiniband/uverbs3`.
+    pub path: PathBuf,
+    /// Major number.
+    pub major: u32,
+    /// Minor number.
+    pub minor: u32,
+    /// The RDMA device it belongs to (`None` for `rdma_cm`).
+    pub ibdev: Option<String>,
+}
+
+/// RDMA netlink on a simulated host.
+///
+/// ```
+/// use sriov_core::{Netns, RdmaNetnsMode, RdmaOps};
+/// let host = sysfs_sim::preset("reference", 1).unwrap();
+/// let rdma = host.rdma_ops();
+/// // moving needs exclusive mode, which must be set before any other namespace exists
+/// let pod = host.add_netns("pod").unwrap();
+/// let err = rdma.set_netns_mode(RdmaNetnsMode::Exclusive).unwrap_err();
+/// assert_eq!(err.raw_os_error(), Some(libc::EBUSY));
+/// host.del_netns(&pod).unwrap();
+/// rdma.set_netns_mode(RdmaNetnsMode::Exclusive).unwrap();
+/// let pod = host.add_netns("pod").unwrap();
+/// rdma.move_device(&Netns::Host, "mlx5_5", &pod).unwrap();
+/// assert_eq!(rdma.devices(&pod).unwrap(), ["mlx5_5"]);
+/// // the namespace goes, the device comes back
+/// host.del_netns(&pod).unwrap();
+/// assert!(rdma.devices(&Netns::Host).unwrap().contains(&"mlx5_5".to_string()));
+/// ```
+#[derive(Clone, Debug)]
+pub struct SimRdmaOps {
+    host: SimHost,
+}
+
+impl SimHost {
+    /// RDMA netlink operations on this host.
+    pub fn rdma_ops(&self) -> SimRdmaOps {
+        SimRdmaOps { host: self.clone() }
+    }
+
+    /// Every character device of the RDMA subsystem, as devtmpfs shows them in
+    /// `/dev/infiniband` (the same in every namespace): `uverbsN`, `umadN`, `issmN` per device
+    /// and `rdma_cm`, sorted by path.
+    pub fn rdma_dev_nodes(&self) -> Vec<DevNode> {
+        let inner = self.lock();
+        let model = &inner.model;
+        let mut out = Vec::new();
+        for dev in model.rdma.devices.values() {
+            let entries = [
+                (format!("uverbs{}", dev.uverbs), uverbs_dev(dev.uverbs)),
+                (format!("umad{}", dev.umad), umad_dev(dev.umad)),
+                (format!("issm{}", dev.umad), issm_dev(dev.umad)),
+            ];
+            for (name, (major, minor)) in entries {
+                out.push(DevNode {
+                    path: Path::new("/dev/infiniband").join(name),
+                    major,
+                    minor,
+                    ibdev: Some(dev.name.clone()),
+                });
+            }
+        }
+        if model.functions.keys().any(|pci| model.is_mlx5(*pci)) {
+            out.push(DevNode {
+                path: PathBuf::from("/dev/infiniband/rdma_cm"),
+                major: RDMA_CM_DEV.0,
+                minor: RDMA_CM_DEV.1,
+                ibdev: None,
+            });
+        }
+        out.sort();
+        out
+    }
+
+    /// Writes each of [`Self::rdma_dev_nodes`] as an empty plain file under `dir`
+    /// (`dir/dev/infiniband/uverbs0`, ...): stand-ins for a reader that only checks that the
+    /// node exists (libibverbs listing devices), never real device nodes. Returns the files.
+    pub fn render_rdma_dev_stubs(&self, dir: &Path) -> io::Result<Vec<PathBuf>> {
+        let nodes = self.rdma_dev_nodes();
+        let base = dir.join("dev/infiniband");
+        std::fs::create_dir_all(&base)?;
+        let mut out = Vec::with_capacity(nodes.len());
+        for node in nodes {
+            let Some(name) = node.path.file_name() else {
+                continue;
+            };
+            let path = base.join(name);
+            std::fs::write(&path, b"")?;
+            out.push(path);
+        }
+        Ok(out)
+    }
+}
+
+impl SimRdmaOps {
+    /// Opening `/dev/infiniband/uverbsN` from a process in `ns`: ENODEV when there is no such
+    /// device, EPERM in exclusive mode when its RDMA device belongs to another namespace.
+    pub fn open_uverbs(&self, ns: &Netns, uverbs: &str) -> io::Result<()> {
+        let inner = self.host.lock();
+        let id = inner.ns_of(ns)?;
+        let state = &inner.model.rdma;
+        let dev = state
+            .devices
+            .values()
+            .find(|d| format!("uverbs{}", d.uverbs) == uverbs)
+            .ok_or_else(|| errno(libc::ENODEV))?;
+        if state.visible_in(dev, id) {
+            Ok(())
+        } else {
+            Err(errno(libc::EPERM))
+        }
+    }
+}
+
+impl RdmaOps for SimRdmaOps {
+    fn netns_mode(&self) -> io::Result<RdmaNetnsMode> {
+        Ok(self.host.lock().model.rdma.netns_mode)
+    }
+
+    fn set_netns_mode(&self, mode: RdmaNetnsMode) -> io::Result<()> {
+        let mut inner = self.host.lock();
+        let result = inner.model.rdma_set_netns_mode(mode);
+        inner.record("rdma_set_netns_mode", "system", &mode.to_string(), &result);
+        inner.changed();
+        result.map_err(errno)
+    }
+
+    fn devices(&self, ns: &Netns) -> io::Result<Vec<String>> {
+        let inner = self.host.lock();
+        let id = inner.ns_of(ns)?;
+        Ok(inner.model.rdma_devices_in(id))
+    }
+
+    fn move_device(&self, from: &Netns, ibdev: &str, to: &Netns) -> io::Result<()> {
+        let mut inner = self.host.lock();
+        let result = (|| {
+            let from = inner.ns_of(from).map_err(os)?;
+            let to = inner.ns_of(to).map_err(os)?;
+            inner.model.rdma_move(from, ibdev, to)
+        })();
+        inner.record("rdma_move_device", ibdev, &to.to_string(), &result);
+        inner.changed();
+        result.map_err(errno)
+    }
+}
