@@ -93,9 +93,16 @@ fn walk_pci(
 /// assert!(discover(&FsSysfs::new(dir.path())).unwrap().is_empty());
 /// ```
 pub fn discover(fs: &dyn Sysfs) -> Result<Vec<PhysicalFunction>> {
-    let mut pfs = Vec::new();
+    let mut pfs: Vec<PhysicalFunction> = Vec::new();
+    // VFs found through their PF's links need no probe of their own (a VF never has
+    // `sriov_totalvfs`); on a host with a thousand VFs this halves the work.
+    let mut known_vfs = std::collections::HashSet::new();
     for function in pci_functions(fs)? {
+        if known_vfs.contains(&function.pci) {
+            continue;
+        }
         if let Some(pf) = read_pf_at(fs, function.pci, &function.dir)? {
+            known_vfs.extend(pf.vfs.iter().map(|vf| vf.pci));
             pfs.push(pf);
         }
     }
