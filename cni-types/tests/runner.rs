@@ -256,3 +256,43 @@ fn real_processes_exit_status_is_honoured() {
         "netplugin failed with no error message: exit status: 2"
     );
 }
+
+#[test]
+fn load_file_appends_plugin_files_unless_inlined_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let list_path = dir.path().join("10-net1.conflist");
+    std::fs::write(
+        &list_path,
+        br#"{"cniVersion":"1.1.0","name":"net1","plugins":[{"type":"a"}]}"#,
+    )
+    .unwrap();
+    std::fs::create_dir(dir.path().join("net1")).unwrap();
+    std::fs::write(dir.path().join("net1/20-c.conf"), br#"{"type":"c"}"#).unwrap();
+    std::fs::write(dir.path().join("net1/10-b.conf"), br#"{"type":"b","x":1}"#).unwrap();
+    std::fs::write(dir.path().join("net1/ignored.json"), br#"{"type":"z"}"#).unwrap();
+    let l = NetConfList::load_file(&list_path).unwrap();
+    let types: Vec<&str> = l.plugins.iter().map(|p| p.plugin_type.as_str()).collect();
+    assert_eq!(types, ["a", "b", "c"]);
+
+    // Only the inlined ones when asked.
+    std::fs::write(
+        &list_path,
+        br#"{"cniVersion":"1.1.0","name":"net1","loadOnlyInlinedPlugins":"TRUE","plugins":[{"type":"a"}]}"#,
+    )
+    .unwrap();
+    assert_eq!(NetConfList::load_file(&list_path).unwrap().plugins.len(), 1);
+
+    // No plugins key and no directory: nothing to run.
+    std::fs::write(&list_path, br#"{"cniVersion":"1.1.0","name":"other"}"#).unwrap();
+    assert_eq!(
+        NetConfList::load_file(&list_path).unwrap_err().to_string(),
+        "error parsing configuration list: no plugin configs found"
+    );
+    // A plugin file without a type is refused.
+    std::fs::write(dir.path().join("net1/30-bad.conf"), br#"{"x":1}"#).unwrap();
+    std::fs::write(&list_path, br#"{"name":"net1"}"#).unwrap();
+    assert_eq!(
+        NetConfList::load_file(&list_path).unwrap_err().to_string(),
+        "error parsing configuration: missing 'type'"
+    );
+}
