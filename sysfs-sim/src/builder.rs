@@ -55,6 +55,8 @@ pub struct NicSpec {
     sriov: bool,
     driver_vf_limit: Option<u32>,
     enable_vfs: Vec<u32>,
+    vf_layout: Option<VfLayout>,
+    vf_device: Option<u16>,
 }
 
 impl NicSpec {
@@ -75,6 +77,8 @@ impl NicSpec {
             sriov: true,
             driver_vf_limit: None,
             enable_vfs: Vec::new(),
+            vf_layout: None,
+            vf_device: None,
         }
     }
 
@@ -123,6 +127,19 @@ impl NicSpec {
     /// Whether the PFs have an SR-IOV capability at all.
     pub fn sriov(mut self, on: bool) -> Self {
         self.sriov = on;
+        self
+    }
+
+    /// Overrides the model's VF routing-ID layout: `VfLayout::Interleaved { offset, stride }`
+    /// sets `sriov_offset` and `sriov_stride` of every port.
+    pub fn vf_layout(mut self, layout: VfLayout) -> Self {
+        self.vf_layout = Some(layout);
+        self
+    }
+
+    /// Overrides the VFs' device ID (`sriov_vf_device`).
+    pub fn vf_device(mut self, device: u16) -> Self {
+        self.vf_device = Some(device);
         self
     }
 
@@ -260,7 +277,7 @@ fn add_nic(
         if model.netdevs.values().any(|d| d.name == name) {
             return Err(BuildError::NameInUse(name));
         }
-        let (offset, stride) = match nic.model.vf_layout {
+        let (offset, stride) = match nic.vf_layout.unwrap_or(nic.model.vf_layout) {
             VfLayout::Contiguous => {
                 let total = u16::try_from(nic.total_vfs).map_err(|_| BuildError::NoRoom(pci))?;
                 let offset = (ports - u16::from(port))
@@ -308,7 +325,7 @@ fn add_nic(
                         total_vfs: nic.total_vfs,
                         offset,
                         stride,
-                        vf_device: nic.model.vf_device,
+                        vf_device: nic.vf_device.unwrap_or(nic.model.vf_device),
                         num_vfs: 0,
                         autoprobe: nic.autoprobe,
                         driver_vf_limit: nic.driver_vf_limit,

@@ -479,3 +479,32 @@ fn rendered_links_are_relative_like_the_kernels() {
     let fs = FsSysfs::new(root);
     assert_eq!(discover(&fs).unwrap(), discover(&host.sysfs()).unwrap());
 }
+
+#[test]
+fn explicit_offset_stride_and_vf_device() {
+    let host = HostBuilder::new(1)
+        .nic(
+            NicSpec::new(NicModel::connectx6_lx(), pci("0000:17:00.0"))
+                .vf_layout(sysfs_sim::VfLayout::Interleaved {
+                    offset: 8,
+                    stride: 2,
+                })
+                .vf_device(0x101e)
+                .total_vfs(4)
+                .enable_vfs([3]),
+        )
+        .build()
+        .unwrap();
+    let pf = &discover(&host.sysfs()).unwrap()[0];
+    assert_eq!(
+        (pf.offset, pf.stride, pf.vf_device),
+        (Some(8), Some(2), Some(0x101e))
+    );
+    let vfs: Vec<String> = pf.vfs.iter().map(|v| v.pci.to_string()).collect();
+    assert_eq!(vfs, ["0000:17:01.0", "0000:17:01.2", "0000:17:01.4"]);
+    let device = host
+        .sysfs()
+        .read(Path::new("/sys/bus/pci/devices/0000:17:01.2/device"))
+        .unwrap();
+    assert_eq!(device, "0x101e\n");
+}
