@@ -361,6 +361,20 @@ fn rename_of_an_up_link(f: &dyn Fixture) {
     let net = f.net();
     let a = f.a();
     net.set_link_up(&a, "va", true).unwrap();
+    // before 6.2 an up link is refused before its new name is even looked at
+    let (same, taken, invalid) = if f.live_rename() {
+        (None, Some(libc::EEXIST), Some(libc::EINVAL))
+    } else {
+        (Some(libc::EBUSY), Some(libc::EBUSY), Some(libc::EBUSY))
+    };
+    assert_eq!(errno(net.rename_link(&a, "va", "va")), same);
+    assert_eq!(errno(net.rename_link(&a, "va", "lo")), taken);
+    assert_eq!(errno(net.rename_link(&a, "va", "a/b")), invalid);
+    // too long is refused by the netlink policy, before any of that
+    assert_eq!(
+        errno(net.rename_link(&a, "va", "sixteen-bytes-xx")),
+        Some(libc::ERANGE)
+    );
     let got = errno(net.rename_link(&a, "va", "net1"));
     if f.live_rename() {
         assert_eq!(got, None, "Linux >= 6.2 renames an up link");
@@ -510,11 +524,17 @@ fn mac_rules(f: &dyn Fixture) {
         );
     }
     assert_eq!(net.link(&a, "va").unwrap().mac, Some(good));
-    // a veth changes its address while up
+    // a veth changes its address while up; its link-local address stays the old one
     both_up(f);
+    eventually(
+        "link-local of the first MAC",
+        set([link_local(good)]),
+        || addrs(net, &a, "va"),
+    );
     let other = mac("02:aa:bb:cc:dd:02");
     assert_eq!(errno(net.set_link_mac(&a, "va", other)), None);
     assert_eq!(net.link(&a, "va").unwrap().mac, Some(other));
+    assert_eq!(addrs(net, &a, "va"), set([link_local(good)]));
     // loopback takes an address too (its ops use eth_mac_addr), with the same checks
     assert_eq!(
         errno(net.set_link_mac(&a, "lo", mac("01:00:00:00:00:01"))),
@@ -695,6 +715,27 @@ fn route_add_rules(f: &dyn Fixture) {
         errno(net.add_route(&a, &route(Some("10.3.0.0/16"), Some("10.9.9.9"), "va"))),
         Some(libc::ENETUNREACH)
     );
+    // a gateway on another link's prefix: the next-hop lookup is bound to the output link
+    net.add_address(&a, "vc", p("10.8.0.1/24")).unwrap();
+    assert_eq!(
+        errno(net.add_route(&a, &route(Some("10.3.0.0/16"), Some("10.8.0.9"), "va"))),
+        Some(libc::ENETUNREACH)
+    );
+    // a gateway that is the link's own address is fine
+    net.add_route(&a, &route(Some("10.3.0.0/16"), Some("10.1.0.1"), "va"))
+        .unwrap();
+    // IPv6: a global gateway with no route to it; a down link refuses any IPv6 route
+    assert_eq!(
+        errno(net.add_route(&a, &route(Some("fd00:3::/64"), Some("fd00:4::1"), "va"))),
+        Some(libc::EHOSTUNREACH)
+    );
+    f.veth(&a, "ve", &f.b(), "vg");
+    for r in [
+        route(Some("fd00:3::/64"), Some("fe80::1"), "ve"),
+        route(Some("fd00:3::/64"), None, "ve"),
+    ] {
+        assert_eq!(errno(net.add_route(&a, &r)), Some(libc::ENETDOWN), "{r:?}");
+    }
     // host bits in an IPv4 destination
     assert_eq!(
         errno(net.add_route(&a, &route(Some("10.4.0.1/16"), None, "va"))),
@@ -724,6 +765,84 @@ fn route_add_rules(f: &dyn Fixture) {
         route_set(net, &a).iter().all(|(_, _, dev)| dev != "va"),
         "{:?}",
         route_set(net, &a)
+    );
+}
+
+fn rename_with_a_pattern_takes_the_first_free_number(f: &dyn Fixture) {
+    let net = f.net();
+    let a = f.a();
+    f.veth(&a, "vc", &f.b(), "vd");
+    net.rename_link(&a, "va", "net%d").unwrap();
+    net.rename_link(&a, "vc", "net%d").unwrap();
+    assert_eq!(
+        names(net, &a),
+        set(["lo", "net0", "net1"].map(String::from))
+    );
+    // one %d and nothing else
+    for bad in ["net%s", "n%d%d", "net%"] {
+        assert_eq!(
+            errno(net.rename_link(&a, "net0", bad)),
+            Some(libc::EINVAL),
+            "{bad}"
+        );
+    }
+    // the link's own name counts as taken
+    net.rename_link(&a, "net0", "net%d").unwrap();
+    assert_eq!(
+        names(net, &a),
+        set(["lo", "net1", "net2"].map(String::from))
+    );
+    // the number may sit inside the name
+    net.rename_link(&a, "net1", "a%dz").unwrap();
+    assert!(names(net, &a).contains("a0z"));
+}
+
+fn small_mtus_turn_ip_off(f: &dyn Fixture) {
+    let net = f.net();
+    let a = f.a();
+    both_up(f);
+    let va_mac = net.link(&a, "va").unwrap().mac.unwrap();
+    net.add_address(&a, "va", p("10.1.0.1/24")).unwrap();
+    net.add_address(&a, "va", p("fd00:1::1/64")).unwrap();
+    eventually(
+        "addresses of va",
+        set([p("10.1.0.1/24"), p("fd00:1::1/64"), link_local(va_mac)]),
+        || addrs(net, &a, "va"),
+    );
+    // below the IPv6 minimum (1280) IPv6 goes: its addresses and routes, and no new ones
+    net.set_link_mtu(&a, "va", 1200).unwrap();
+    assert_eq!(addrs(net, &a, "va"), set([p("10.1.0.1/24")]));
+    assert_eq!(
+        route_set(net, &a),
+        set([key(&route(Some("10.1.0.0/24"), None, "va"))])
+    );
+    assert_eq!(
+        errno(net.add_address(&a, "va", p("fd00:1::1/64"))),
+        Some(libc::EINVAL)
+    );
+    // back above it, the link-local address returns; the manual one does not
+    net.set_link_mtu(&a, "va", 1500).unwrap();
+    eventually(
+        "link-local address back",
+        set([p("10.1.0.1/24"), link_local(va_mac)]),
+        || addrs(net, &a, "va"),
+    );
+    // loopback: any MTU up to INT_MAX; below 68 it loses IPv4, below 1280 IPv6
+    assert_eq!(errno(net.set_link_mtu(&a, "lo", i32::MAX as u32)), None);
+    assert_eq!(
+        errno(net.set_link_mtu(&a, "lo", i32::MAX as u32 + 1)),
+        Some(libc::EINVAL)
+    );
+    assert_eq!(addrs(net, &a, "lo"), set([p("127.0.0.1/8"), p("::1/128")]));
+    net.set_link_mtu(&a, "lo", 1000).unwrap();
+    assert_eq!(addrs(net, &a, "lo"), set([p("127.0.0.1/8")]));
+    net.set_link_mtu(&a, "lo", 0).unwrap();
+    assert_eq!(net.link(&a, "lo").unwrap().mtu, 0);
+    assert_eq!(addrs(net, &a, "lo"), set([]));
+    // without IPv4 on the link there is nowhere to put an IPv4 address
+    assert_eq!(
+        errno(net.add_address(&a, "lo", p("10.9.0.1/32"))),
+        Some(libc::ENOBUFS)
     );
 }
 
@@ -788,6 +907,8 @@ conformance!(
     rename_onto_an_existing_name_is_eexist,
     rename_validates_names,
     rename_of_an_up_link,
+    rename_with_a_pattern_takes_the_first_free_number,
+    small_mtus_turn_ip_off,
     missing_links_are_enodev,
     missing_namespace_is_enoent,
     move_into_a_namespace_that_has_the_name_is_eexist,

@@ -177,20 +177,26 @@ impl NetOps for SimNetOps {
                 if new_name.len() > 15 {
                     return Err(libc::ERANGE);
                 }
-                if !valid_ifname(new_name) {
-                    return Err(libc::EINVAL);
+                // then dev_change_name() as in Linux 6.1, where an up link cannot be renamed
+                // at all (6.2 dropped this check)
+                if m.netdevs.get(&ifindex).ok_or(libc::ENODEV)?.admin_up {
+                    return Err(libc::EBUSY);
                 }
                 if new_name == name {
                     return Ok(());
                 }
-                if m.netdev_by_name(id, new_name).is_some() {
+                if !valid_ifname(new_name) {
+                    return Err(libc::EINVAL);
+                }
+                let new_name = if new_name.contains('%') {
+                    alloc_name(m, id, new_name)?
+                } else if m.netdev_by_name(id, new_name).is_some() {
                     return Err(libc::EEXIST);
-                }
+                } else {
+                    new_name.to_string()
+                };
                 let dev = m.netdevs.get_mut(&ifindex).ok_or(libc::ENODEV)?;
-                if dev.admin_up {
-                    return Err(libc::EBUSY);
-                }
-                dev.name = new_name.to_string();
+                dev.name = new_name;
                 Ok(())
             },
         )
@@ -223,15 +229,24 @@ impl NetOps for SimNetOps {
             FaultOp::SetLinkMtu,
             |m, _, ifindex| {
                 let dev = m.netdevs.get_mut(&ifindex).ok_or(libc::ENODEV)?;
-                let max = match dev.kind {
-                    NetdevKind::Loopback => u32::MAX,
-                    NetdevKind::Veth { .. } => 65535,
-                    NetdevKind::Pci(_) => 9978,
+                // (min_mtu, max_mtu); the MTU is an int in the kernel
+                let (min, max) = match dev.kind {
+                    NetdevKind::Loopback => (0, i32::MAX as u32),
+                    NetdevKind::Veth { .. } => (68, 65535),
+                    NetdevKind::Pci(_) => (68, 9978),
                 };
-                if mtu < 68 || mtu > max {
+                if mtu < min || mtu > max {
                     return Err(libc::EINVAL);
                 }
                 dev.mtu = mtu;
+                // NETDEV_CHANGEMTU: below 68 IPv4 is torn down, below 1280 IPv6, with their
+                // addresses (routes follow the addresses)
+                if mtu < IPV4_MIN_MTU {
+                    dev.addresses.retain(|a| a.addr.is_ipv6());
+                }
+                if mtu < IPV6_MIN_MTU {
+                    dev.addresses.retain(|a| a.addr.is_ipv4());
+                }
                 Ok(())
             },
         )
@@ -335,6 +350,12 @@ impl NetOps for SimNetOps {
                     return Err(libc::EINVAL);
                 }
                 let dev = m.netdevs.get_mut(&ifindex).ok_or(libc::ENODEV)?;
+                if addr.addr.is_ipv6() && dev.mtu < IPV6_MIN_MTU {
+                    return Err(libc::EINVAL);
+                }
+                if addr.addr.is_ipv4() && dev.mtu < IPV4_MIN_MTU {
+                    return Err(libc::ENOBUFS);
+                }
                 // IPv4 matches address and prefix length (10.0.0.1/24 and /16 are two
                 // addresses); IPv6 matches the address alone (ipv6_get_ifaddr)
                 let taken = dev.addresses.iter().any(|a| {
@@ -411,12 +432,14 @@ impl NetOps for SimNetOps {
                 // the next hop: a gateway must be on a prefix of the output link
                 match route.gateway {
                     Some(IpAddr::V6(gw)) if gw.segments()[0] & 0xffc0 == 0xfe80 => {}
-                    Some(gw) => match on_link(m, id, gw) {
-                        Some(via) if via == route.dev => {}
-                        Some(_) if !v6 => return Err(libc::EINVAL),
-                        None if !v6 => return Err(libc::ENETUNREACH),
-                        _ => return Err(libc::EHOSTUNREACH),
-                    },
+                    Some(gw) if !on_link(m, id, gw, &route.dev) => {
+                        return Err(if v6 {
+                            libc::EHOSTUNREACH
+                        } else {
+                            libc::ENETUNREACH
+                        });
+                    }
+                    Some(_) => {}
                     None => {}
                 }
                 if !dev_up {
@@ -504,6 +527,29 @@ impl NetOps for SimNetOps {
     }
 }
 
+/// `dev_alloc_name()`: a name with one `%d` becomes the first free number in `ns` (the link's
+/// own name counts as taken); any other `%` is EINVAL.
+fn alloc_name(m: &Model, ns: NsId, pattern: &str) -> Result<String, i32> {
+    let (head, tail) = pattern.split_once('%').ok_or(libc::EINVAL)?;
+    let tail = tail.strip_prefix('d').ok_or(libc::EINVAL)?;
+    if tail.contains('%') {
+        return Err(libc::EINVAL);
+    }
+    (0..32768)
+        .map(|i| {
+            let mut name = format!("{head}{i}{tail}");
+            name.truncate(15);
+            name
+        })
+        .find(|name| m.netdev_by_name(ns, name).is_none())
+        .ok_or(libc::ENFILE)
+}
+
+/// Below this MTU a link has no IPv4 (`inetdev_valid_mtu`).
+const IPV4_MIN_MTU: u32 = 68;
+/// Below this MTU a link has no IPv6 (`IPV6_MIN_MTU`).
+const IPV6_MIN_MTU: u32 = 1280;
+
 const LOOPBACK_V4: IpPrefix = IpPrefix {
     addr: IpAddr::V4(Ipv4Addr::LOCALHOST),
     prefix_len: 8,
@@ -521,7 +567,7 @@ fn autoconf(m: &mut Model) -> bool {
     let ready: Vec<u32> = m
         .netdevs
         .values()
-        .filter(|d| d.kind != NetdevKind::Loopback && m.oper_up(d))
+        .filter(|d| d.kind != NetdevKind::Loopback && d.mtu >= IPV6_MIN_MTU && m.oper_up(d))
         .filter(|d| !d.addresses.iter().any(|a| is_link_local(a.addr)))
         .map(|d| d.ifindex)
         .collect();
@@ -621,31 +667,25 @@ fn prefix_routes(m: &Model, ns: NsId) -> Vec<Route> {
     out
 }
 
-/// The link through which `gw` is on-link in `ns` (longest matching prefix route or added
-/// on-link route, or the link holding `gw` itself), as the kernel's next-hop lookup finds it.
-fn on_link(m: &Model, ns: NsId, gw: IpAddr) -> Option<String> {
+/// Whether `gw` is on-link through `dev` in `ns`: inside a prefix route or an added on-link
+/// route of `dev`, or an address of `dev` itself. The kernel's next-hop lookup is bound to the
+/// output link, so a gateway on another link's prefix is unreachable.
+fn on_link(m: &Model, ns: NsId, gw: IpAddr, dev: &str) -> bool {
     let local = m
-        .netdevs
-        .values()
-        .filter(|d| d.ns == ns && d.admin_up)
-        .find(|d| d.addresses.iter().any(|a| a.addr == gw))
-        .map(|d| (u8::MAX, d.name.clone()));
+        .netdev_by_name(ns, dev)
+        .is_some_and(|d| d.admin_up && d.addresses.iter().any(|a| a.addr == gw));
     let added = m
         .namespaces
         .get(&ns)
         .map(|n| n.routes.clone())
         .unwrap_or_default();
-    prefix_routes(m, ns)
-        .into_iter()
-        .chain(added.into_iter().filter(|r| r.gateway.is_none()))
-        .filter_map(|r| {
-            let dst = r.dst?;
-            (dst.addr.is_ipv6() == gw.is_ipv6() && mask(gw, dst.prefix_len) == dst.addr)
-                .then_some((dst.prefix_len, r.dev))
-        })
-        .chain(local)
-        .max_by_key(|(len, _)| *len)
-        .map(|(_, dev)| dev)
+    local
+        || prefix_routes(m, ns)
+            .into_iter()
+            .chain(added.into_iter().filter(|r| r.gateway.is_none()))
+            .filter(|r| r.dev == dev)
+            .filter_map(|r| r.dst)
+            .any(|dst| dst.addr.is_ipv6() == gw.is_ipv6() && mask(gw, dst.prefix_len) == dst.addr)
 }
 
 /// The PCI function behind a link (for tests and the CNI plugin's bookkeeping).
