@@ -13,6 +13,10 @@ use dhcp_ipam::codec::ClientId;
 use dhcp_ipam::transport::{Interface, Session};
 
 fn session(bed: &Bed, seed: u64) -> Session {
+    session_with(bed, seed, false)
+}
+
+fn session_with(bed: &Bed, seed: u64, broadcast_flag: bool) -> Session {
     let pod = bed.pod_path();
     let iface = Interface::lookup(Some(&pod), POD_IF).expect("net1 in the pod");
     let mut cfg = ClientConfig::new(
@@ -21,6 +25,7 @@ fn session(bed: &Bed, seed: u64) -> Session {
     )
     .quick_start();
     cfg.renew_retransmit_min = Duration::from_secs(2);
+    cfg.broadcast_flag = broadcast_flag;
     let client = Client::new(cfg, seed, Time::now());
     Session::new(client, iface, true)
 }
@@ -130,4 +135,53 @@ fn client_against_dhcpd_lease_renew_release() {
         bed.log("dhcpd")
     );
     assert!(bed.pod_addrs().is_empty());
+}
+
+#[test]
+fn client_declines_an_address_in_use_dnsmasq() {
+    if !testbed::require(
+        "client_declines_an_address_in_use_dnsmasq",
+        &needs("dnsmasq"),
+    ) {
+        return;
+    }
+    let bed = Bed::new();
+    let pod = bed.pod_path();
+    let iface = Interface::lookup(Some(&pod), POD_IF).expect("net1");
+    // dnsmasq reserves .77 for our MAC, but the leaf itself already uses .77
+    bed.leaf
+        .ip(&["addr", "add", "192.168.111.77/24", "dev", "sw0"])
+        .unwrap();
+    let leaf_mac = bed.leaf.ip(&["-o", "link", "show", "sw0"]).unwrap();
+    let reservation = format!("--dhcp-host={},192.168.111.77", iface.hwaddr());
+    let _server = bed.dnsmasq_with(120, None, &[reservation]);
+    // Broadcast flag: a unicast OFFER to .77 would never leave the leaf, which owns .77.
+    let mut s = session_with(&bed, 3, true).with_arp_check(Duration::from_millis(500));
+    // After the DECLINE the client waits 10 s before trying again: no lease within 4 s.
+    let r = s.acquire(Duration::from_secs(4));
+    assert!(r.is_err(), "{r:?}");
+    assert_eq!(
+        s.declined().len(),
+        1,
+        "{:?}\n{}",
+        s.events(),
+        bed.log("dnsmasq")
+    );
+    let (addr, mac) = s.declined()[0];
+    assert_eq!(addr.to_string(), "192.168.111.77");
+    let mac = dhcp_ipam::codec::HwAddr::mac(mac).to_string();
+    assert!(
+        leaf_mac.contains(&mac),
+        "conflict from the leaf's sw0 ({mac}): {leaf_mac}"
+    );
+    assert!(
+        bed.wait_log("dnsmasq", 5, |l| l
+            .contains("DHCPDECLINE(sw0) 192.168.111.77")),
+        "{}",
+        bed.log("dnsmasq")
+    );
+    assert!(
+        bed.pod_addrs().is_empty(),
+        "a declined address is never configured"
+    );
 }

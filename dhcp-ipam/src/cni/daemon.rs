@@ -33,6 +33,7 @@ use crate::error::Error;
 use crate::manager::RenewalManager;
 use crate::store::{LeaseRecord, LeaseStore};
 use crate::time::Time;
+use crate::transport::arp::ArpProbe;
 use crate::transport::configure::{apply_lease, refresh_lifetime, remove_lease};
 use crate::transport::netlink::Rtnl;
 use crate::transport::{ClientSockets, Interface, in_netns};
@@ -59,10 +60,21 @@ struct Waiter {
     deadline: Time,
 }
 
+/// An ARP probe for a freshly acquired address, answered (or not) before the address is used.
+struct Probe {
+    probe: ArpProbe,
+    deadline: Time,
+    lease: Lease,
+}
+
+/// How long a new address is probed for by ARP before it is handed out.
+pub const ARP_PROBE_WAIT: Duration = Duration::from_millis(200);
+
 struct Managed {
     record: LeaseRecord,
     sockets: Option<ClientSockets>,
     waiter: Option<Waiter>,
+    probe: Option<Probe>,
     /// The next BOUND must configure the address (it was lost, or never handed to a plugin).
     configure_on_bound: bool,
 }
@@ -165,6 +177,7 @@ impl Daemon {
                 record: rec,
                 sockets: None,
                 waiter: None,
+                probe: None,
                 configure_on_bound: true,
             };
             match iface {
@@ -229,10 +242,14 @@ impl Daemon {
             if let Some(w) = &m.waiter {
                 deadline = deadline.min(w.deadline);
             }
+            if let Some(p) = &m.probe {
+                deadline = deadline.min(p.deadline);
+            }
         }
         let wait = deadline - now;
         let readable = self.poll(wait)?;
         let now = Time::now();
+        self.check_probes(now);
         if readable.listener {
             self.accept(now);
         }
@@ -263,6 +280,13 @@ impl Daemon {
         use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
         let mut keys = Vec::new();
         let mut fds = vec![PollFd::new(self.listener.as_fd(), PollFlags::POLLIN)];
+        let mut probes = 0;
+        for m in self.leases.values() {
+            if let Some(p) = &m.probe {
+                fds.push(PollFd::new(p.probe.as_fd(), PollFlags::POLLIN));
+                probes += 1;
+            }
+        }
         for key in &self.active {
             if let Some(s) = self.leases.get(key).and_then(|m| m.sockets.as_ref()) {
                 for fd in s.fds() {
@@ -281,7 +305,7 @@ impl Daemon {
                 .is_some_and(|r| r.intersects(PollFlags::POLLIN | PollFlags::POLLERR))
         };
         let listener = ready(&fds[0]);
-        let mut ready_keys: Vec<String> = fds[1..]
+        let mut ready_keys: Vec<String> = fds[1 + probes..]
             .iter()
             .zip(keys)
             .filter(|(fd, _)| ready(fd))
@@ -346,24 +370,38 @@ impl Daemon {
         };
         let iface = m.sockets.as_ref().map(|s| s.interface().clone());
         match e {
-            Event::Bound(lease) | Event::Renewed(lease) => {
+            Event::Bound(lease) => {
+                m.record.lease = Some(lease.clone());
+                if let Err(e) = self.store.save(&m.record) {
+                    tracing::error!("{key}: {e}");
+                }
+                // Probe the address by ARP before it is used or handed out.
+                let probe = iface.as_ref().map(|i| ArpProbe::start(i, lease.ip()));
+                match probe {
+                    Some(Ok(probe)) => {
+                        m.probe = Some(Probe {
+                            probe,
+                            deadline: now + ARP_PROBE_WAIT,
+                            lease,
+                        });
+                    }
+                    other => {
+                        if let Some(Err(e)) = other {
+                            tracing::warn!("{key}: {e}; using the address unprobed");
+                        }
+                        self.finish_bound(now, key, lease);
+                    }
+                }
+            }
+            Event::Renewed(lease) => {
                 m.record.lease = Some(lease.clone());
                 if let Err(e) = self.store.save(&m.record) {
                     tracing::error!("{key}: {e}");
                 }
                 if let Some(iface) = &iface {
-                    let r = if m.configure_on_bound && m.waiter.is_none() {
-                        apply_lease(iface, &lease, now, true)
-                    } else {
-                        refresh_lifetime(iface, &lease, now).map(drop)
-                    };
-                    if let Err(e) = r {
+                    if let Err(e) = refresh_lifetime(iface, &lease, now) {
                         tracing::warn!("{key}: {e}");
                     }
-                }
-                m.configure_on_bound = false;
-                if let Some(w) = m.waiter.take() {
-                    respond(w.stream, &DaemonResponse::with_lease(lease));
                 }
             }
             Event::Drop { address, reason } => {
@@ -376,9 +414,11 @@ impl Daemon {
                         tracing::warn!("{key}: {e}");
                     }
                 }
+                m.probe = None;
                 if reason != DropReason::Released {
                     tracing::warn!("{key}: lost {address} ({reason:?}); acquiring again");
-                    m.configure_on_bound = true;
+                    // A pending ADD hands the next lease to the plugin instead.
+                    m.configure_on_bound = m.waiter.is_none();
                 }
             }
             Event::Nak { server, message } => {
@@ -386,6 +426,69 @@ impl Daemon {
                     "{key}: DHCPNAK from {server:?}: {}",
                     message.unwrap_or_default()
                 );
+            }
+        }
+    }
+
+    /// Uses a freshly bound lease: configures it when the daemon owns the address (it was lost
+    /// and acquired again), or answers the ADD waiting for it.
+    fn finish_bound(&mut self, now: Time, key: &str, lease: Lease) {
+        let Some(m) = self.leases.get_mut(key) else {
+            return;
+        };
+        if let Some(iface) = m.sockets.as_ref().map(|s| s.interface().clone()) {
+            let r = if m.configure_on_bound && m.waiter.is_none() {
+                apply_lease(&iface, &lease, now, true)
+            } else {
+                refresh_lifetime(&iface, &lease, now).map(drop)
+            };
+            if let Err(e) = r {
+                tracing::warn!("{key}: {e}");
+            }
+        }
+        m.configure_on_bound = false;
+        if let Some(w) = m.waiter.take() {
+            respond(w.stream, &DaemonResponse::with_lease(lease));
+        }
+    }
+
+    /// Declines probed addresses another host answered for; uses the others once their probe
+    /// time is over.
+    fn check_probes(&mut self, now: Time) {
+        let keys: Vec<String> = self
+            .leases
+            .iter()
+            .filter(|(_, m)| m.probe.is_some())
+            .map(|(k, _)| k.clone())
+            .collect();
+        for key in keys {
+            let Some(m) = self.leases.get_mut(&key) else {
+                continue;
+            };
+            let Some(p) = m.probe.as_mut() else { continue };
+            let conflict = match p.probe.conflict() {
+                Ok(c) => c,
+                Err(e) => {
+                    tracing::warn!("{key}: ARP probe: {e}");
+                    None
+                }
+            };
+            if let Some(mac) = conflict {
+                tracing::warn!(
+                    "{key}: {} is in use by {}; declining it",
+                    p.lease.ip(),
+                    crate::codec::HwAddr::mac(mac)
+                );
+                m.probe = None;
+                let mut out = Vec::new();
+                if let Err(e) = self.mgr.decline(now, &key, &mut out) {
+                    tracing::warn!("{key}: {e}");
+                }
+                self.apply(now, out);
+            } else if now >= p.deadline {
+                let lease = p.lease.clone();
+                m.probe = None;
+                self.finish_bound(now, &key, lease);
             }
         }
     }
@@ -574,6 +677,7 @@ impl Daemon {
                 record,
                 sockets: Some(ClientSockets::new(iface)),
                 waiter: Some(Waiter { stream, deadline }),
+                probe: None,
                 configure_on_bound: false,
             },
         );

@@ -10,10 +10,12 @@
 //!   unicast to the server or broadcast.
 //! - [`ClientSockets`]: the two, opened when a message needs them and closed when the client
 //!   is idle, so thousands of bound leases hold no file descriptor at all.
+//! - [`arp`]: conflict probes before an address is used (a conflict means DECLINE).
 //! - [`netlink`]: addresses (with the lease's lifetime) and routes over rtnetlink;
 //!   [`configure`] applies a lease to an interface.
 //! - [`Session`]: a blocking driver of one client over these, for command-line runs.
 
+pub mod arp;
 pub mod configure;
 pub mod netlink;
 mod netns;

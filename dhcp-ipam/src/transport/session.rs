@@ -6,6 +6,7 @@ use std::time::Duration;
 use crate::client::{Client, Event, Lease, Output, State};
 use crate::error::Error;
 use crate::time::Time;
+use crate::transport::arp::ArpProbe;
 use crate::transport::configure::{apply_lease, remove_lease};
 use crate::transport::{ClientSockets, Interface};
 
@@ -21,6 +22,8 @@ pub struct Session {
     configure: bool,
     current: Option<Lease>,
     events: Vec<Event>,
+    arp_check: Option<Duration>,
+    declined: Vec<(std::net::Ipv4Addr, [u8; 6])>,
 }
 
 impl Session {
@@ -32,7 +35,21 @@ impl Session {
             configure,
             current: None,
             events: Vec::new(),
+            arp_check: None,
+            declined: Vec::new(),
         }
+    }
+
+    /// Before using a newly acquired address, probe for it by ARP for `wait`; when another
+    /// host answers, DECLINE the address (and start over after the client's decline wait).
+    pub fn with_arp_check(mut self, wait: Duration) -> Self {
+        self.arp_check = Some(wait);
+        self
+    }
+
+    /// Addresses declined after a conflict, with the hardware address that claimed each.
+    pub fn declined(&self) -> &[(std::net::Ipv4Addr, [u8; 6])] {
+        &self.declined
     }
 
     /// The client.
@@ -127,6 +144,25 @@ impl Session {
                     }
                 }
                 Output::Event(e) => {
+                    if let (Event::Bound(l), Some(wait)) = (&e, self.arp_check) {
+                        let probe = ArpProbe::start(self.sockets.interface(), l.ip())?;
+                        let conflict = probe.wait(wait).map_err(|source| Error::Socket {
+                            op: format!("ARP probe for {}", l.ip()),
+                            ifname: self.sockets.interface().name.clone(),
+                            source,
+                        })?;
+                        if let Some(mac) = conflict {
+                            tracing::warn!(
+                                "{} is in use by {}: declining it",
+                                l.ip(),
+                                crate::codec::HwAddr::mac(mac)
+                            );
+                            self.declined.push((l.ip(), mac));
+                            self.events.push(e);
+                            self.client.decline(Time::now())?;
+                            continue;
+                        }
+                    }
                     self.apply(&e)?;
                     stopped |= stop(&e);
                     self.events.push(e);

@@ -85,6 +85,16 @@ impl Bed {
     /// dnsmasq with a lease of `lease_secs` (dnsmasq's minimum is 120) and, when given, T1/T2
     /// (options 58/59) so a renewal comes quickly.
     pub fn dnsmasq(&self, lease_secs: u32, t1_t2: Option<(u32, u32)>) -> ChildGuard {
+        self.dnsmasq_with(lease_secs, t1_t2, &[])
+    }
+
+    /// [`dnsmasq`](Self::dnsmasq) with extra arguments.
+    pub fn dnsmasq_with(
+        &self,
+        lease_secs: u32,
+        t1_t2: Option<(u32, u32)>,
+        extra: &[String],
+    ) -> ChildGuard {
         let log = std::fs::File::create(self.log_path("dnsmasq")).expect("log");
         let leases = self.dir.path().join("dnsmasq.leases");
         let mut cmd = self.leaf.command("dnsmasq");
@@ -115,6 +125,7 @@ impl Bed {
             cmd.arg(format!("--dhcp-option=option:T1,{t1}"));
             cmd.arg(format!("--dhcp-option=option:T2,{t2}"));
         }
+        cmd.args(extra);
         let child = cmd
             .stdout(Stdio::null())
             .stderr(log)

@@ -108,7 +108,8 @@ pub fn run(args: LeaseArgs) -> Result<(), CmdError> {
     let config = ClientConfig::new(iface.hwaddr(), client_id).quick_start();
     let seed = u64::from(std::process::id()) ^ Time::now().as_millis();
     let client = Client::new(config, seed, Time::now());
-    let mut session = Session::new(client, iface, true);
+    // Probe each new address by ARP first: a conflict means DHCPDECLINE and another try.
+    let mut session = Session::new(client, iface, true).with_arp_check(Duration::from_millis(200));
 
     let stop = Arc::new(AtomicBool::new(false));
     for signal in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {
