@@ -875,6 +875,46 @@ fn vf_table_on_a_link_without_sriov(f: &dyn Fixture) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// the real backend's own promises
+
+fn own_netns() -> (u64, u64) {
+    use std::os::unix::fs::MetadataExt;
+    let m = std::fs::metadata("/proc/thread-self/ns/net").unwrap();
+    (m.dev(), m.ino())
+}
+
+/// Work in other namespaces runs on threads of its own: the caller's namespace never changes,
+/// and `Netns::Host` stays the namespace the backend was made with.
+#[test]
+fn rtnl_never_moves_the_calling_thread() {
+    let Some(f) = KernelFixture::new("rtnl_never_moves_the_calling_thread") else {
+        return;
+    };
+    let before = own_netns();
+    let net = f.net();
+    both_up(&f);
+    net.add_address(&f.a(), "va", p("10.1.0.1/24")).unwrap();
+    net.move_link(&f.a(), "va", &Netns::Host).unwrap();
+    net.rename_link(&Netns::Host, "va", "moved0").unwrap();
+    assert_eq!(own_netns(), before);
+    assert!(names(net, &Netns::Host).contains("moved0"));
+    // the fixture's host namespace is not this process's: nothing leaked into ours
+    let ours = RtnlNetOps::new().unwrap();
+    assert!(!names(&ours, &Netns::Host).contains("moved0"));
+    // many threads at once, each in its own namespace pair
+    std::thread::scope(|s| {
+        for ns in [f.a(), f.b(), Netns::Host] {
+            s.spawn(move || {
+                for _ in 0..20 {
+                    assert!(net.links(&ns).unwrap().iter().any(|l| l.name == "lo"));
+                }
+            });
+        }
+    });
+    assert_eq!(own_netns(), before);
+}
+
+// ---------------------------------------------------------------------------------------------
 // every body, on both backends
 
 macro_rules! conformance {
