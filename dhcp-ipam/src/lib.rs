@@ -28,3 +28,8 @@ pub mod transport;
 
 pub use error::{Error, Result};
 pub use time::Time;
+
+/// The README's examples, compiled as doc tests.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;

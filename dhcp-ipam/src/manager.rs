@@ -18,12 +18,11 @@
 //!     let cfg = ClientConfig::new(HwAddr::mac(mac), ClientId::from_mac(mac));
 //!     m.insert(format!("pod{i}/net1"), Client::new(cfg, i.into(), Time::ZERO));
 //! }
-//! // Every client sends its DISCOVER once its initial delay has passed.
+//! // Initial delays are 1-10 s: at 10 s every client has sent its DISCOVER, once.
 //! let mut out = Vec::new();
-//! while let Some(t) = m.next_timeout().filter(|t| *t < Time::from_secs(11)) {
-//!     m.handle_timeouts(t, &mut out);
-//! }
+//! m.handle_timeouts(Time::from_secs(10), &mut out);
 //! assert_eq!(out.iter().filter(|(_, o)| matches!(o, Output::Transmit(_))).count(), 3);
+//! assert!(m.next_timeout().unwrap() > Time::from_secs(12)); // the first retransmission
 //! ```
 
 use std::cmp::Reverse;
