@@ -30,13 +30,15 @@ impl ParseError {
     }
 }
 
-/// The value of an attribute as read: without the one trailing newline the kernel prints.
+/// The value of an attribute as read: without the trailing newline the kernel prints (and
+/// without the extra ones some captured trees carry).
 ///
 /// ```
 /// assert_eq!(rdma_dev::attrs::attr_value("4: ACTIVE\n"), "4: ACTIVE");
+/// assert_eq!(rdma_dev::attrs::attr_value("InfiniBand\n\n"), "InfiniBand");
 /// ```
 pub fn attr_value(text: &str) -> &str {
-    text.strip_suffix('\n').unwrap_or(text)
+    text.trim_end_matches('\n')
 }
 
 /// Parses `n` groups of exactly four hex digits separated by `:` into bytes.
