@@ -211,6 +211,9 @@ pub struct Allocator {
     /// (pool, client) -> the slot it holds or remembers in that pool.
     clients: HashMap<(u16, ClientKey), u32, foldhash::fast::RandomState>,
     heap: BinaryHeap<Reverse<(Secs, u32)>>,
+    /// Map entries whose slot went to another client since the last sweep (they are ignored:
+    /// every lookup checks the slot's owner).
+    stale: usize,
     timers: Timers,
     changes: Vec<LeaseRecord>,
 }
@@ -272,6 +275,7 @@ impl Allocator {
             pool_of,
             clients: HashMap::default(),
             heap: BinaryHeap::new(),
+            stale: 0,
             timers,
             changes: Vec::new(),
         }
@@ -407,18 +411,31 @@ impl Allocator {
         }
     }
 
-    /// Detaches `slot`'s remembered owner (its address goes to someone else).
+    /// Detaches `slot`'s remembered owner (its address goes to someone else). The owner's map
+    /// entry is left to the next sweep: lookups check the slot's owner, so it is never used.
     fn forget_owner(&mut self, slot: u32) {
-        let pool = self.pool_of[slot as usize];
-        if let Some(owner) = self.slots[slot as usize].owner.take() {
-            let k = (pool, owner);
-            // One lookup in the common case; put back the rare entry that pointed elsewhere.
-            if let Some(other) = self.clients.remove(&k)
-                && other != slot
-            {
-                self.clients.insert(k, other);
-            }
+        if self.slots[slot as usize].owner.take().is_some() {
+            self.stale += 1;
+            self.sweep();
         }
+    }
+
+    /// Drops map entries whose slot belongs to someone else, once they are four times as many
+    /// as the slots (amortized O(1) per allocation).
+    fn sweep(&mut self) {
+        if self.stale <= (4 * self.slots.len()).max(1024) {
+            return;
+        }
+        let slots = &self.slots;
+        self.clients
+            .retain(|(_, key), slot| slots[*slot as usize].owner.as_ref() == Some(key));
+        self.stale = 0;
+    }
+
+    /// The slot `key` has a map entry for in `pool`, if that slot is still its own.
+    fn entry_of(&self, pool: u16, key: &ClientKey) -> Option<u32> {
+        let &slot = self.clients.get(&(pool, key.clone()))?;
+        (self.slots[slot as usize].owner.as_ref() == Some(key)).then_some(slot)
     }
 
     /// Takes free `slot` for `key` as an offer.
@@ -430,7 +447,7 @@ impl Allocator {
         if let Some(old) = self.clients.insert((pool, key.clone()), slot)
             && old != slot
         {
-            self.release_offer(old);
+            self.release_offer(old, key);
         }
         let ends = now + u64::from(self.timers.offer_secs);
         let s = &mut self.slots[slot as usize];
@@ -441,21 +458,21 @@ impl Allocator {
     }
 
     /// A client that moved on from an offered (not bound) slot frees it.
-    fn release_offer(&mut self, slot: u32) {
-        if self.slots[slot as usize].state == SlotState::Offered {
+    fn release_offer(&mut self, slot: u32, key: &ClientKey) {
+        let s = &self.slots[slot as usize];
+        if s.state == SlotState::Offered && s.owner.as_ref() == Some(key) {
             self.set_free(slot);
         }
     }
 
     /// The slot `key` holds or remembers in `pool`, if it is still usable for it.
     fn own_slot(&self, key: &ClientKey, pool: usize) -> Option<u32> {
-        let &slot = self.clients.get(&(pool as u16, key.clone()))?;
+        let slot = self.entry_of(pool as u16, key)?;
         let s = &self.slots[slot as usize];
-        let usable = s.owner.as_ref() == Some(key)
-            && matches!(
-                s.state,
-                SlotState::Offered | SlotState::Bound | SlotState::Free
-            );
+        let usable = matches!(
+            s.state,
+            SlotState::Offered | SlotState::Bound | SlotState::Free
+        );
         usable.then_some(slot)
     }
 
@@ -558,7 +575,7 @@ impl Allocator {
             } => {
                 // The client took another server's offer: ours lapses now.
                 if let Some(slot) = self.own_slot(&client.key, pool) {
-                    self.release_offer(slot);
+                    self.release_offer(slot, &client.key);
                 }
                 return RequestOutcome::Ignore;
             }
@@ -599,15 +616,21 @@ impl Allocator {
         if !ok {
             return nak(format!("{addr} is not available"));
         }
+        let was_offered = s.state == SlotState::Offered;
         if !mine {
             self.forget_owner(slot);
         }
-        let k = (pool as u16, client.key.clone());
-        if self.clients.get(&k) != Some(&slot)
-            && let Some(old) = self.clients.insert(k, slot)
-            && old != slot
-        {
-            self.release_offer(old);
+        // An address offered to this client is already its map entry (every offer inserts it,
+        // and a later one for the same client frees this one).
+        let mapped = mine && was_offered;
+        if !mapped {
+            let k = (pool as u16, client.key.clone());
+            if self.clients.get(&k) != Some(&slot)
+                && let Some(old) = self.clients.insert(k, slot)
+                && old != slot
+            {
+                self.release_offer(old, &client.key);
+            }
         }
         let s = &mut self.slots[slot as usize];
         if s.state != SlotState::Bound {
@@ -721,18 +744,19 @@ impl Allocator {
         };
         let mut owner = owner;
         if let Some(key) = owner.clone() {
-            let k = (self.pool_of[slot as usize], key);
-            let held_elsewhere = self.clients.get(&k).is_some_and(|&old| {
+            let pool = self.pool_of[slot as usize];
+            let held_elsewhere = self.entry_of(pool, &key).is_some_and(|old| {
                 old != slot && self.slots[old as usize].state == SlotState::Bound
             });
+            let k = (pool, key);
             if state == SlotState::Free && held_elsewhere {
                 // An old, ended lease never hides the client's live one.
                 owner = None;
-            } else if let Some(old) = self.clients.insert(k, slot)
+            } else if let Some(old) = self.clients.insert(k.clone(), slot)
                 && old != slot
             {
                 let o = &mut self.slots[old as usize];
-                if o.state == SlotState::Free {
+                if o.state == SlotState::Free && o.owner.as_ref() == Some(&k.1) {
                     o.owner = None;
                 }
             }
@@ -753,16 +777,14 @@ impl Allocator {
     pub fn lease_of(&self, key: &ClientKey) -> Option<LeaseRecord> {
         (0..self.pools.len() as u16)
             .filter_map(|pool| {
-                let &slot = self.clients.get(&(pool, key.clone()))?;
+                let slot = self.entry_of(pool, key)?;
                 let s = &self.slots[slot as usize];
-                (s.state == SlotState::Bound && s.owner.as_ref() == Some(key)).then(|| {
-                    LeaseRecord {
-                        ip: self.addrs[slot as usize],
-                        state: RecordState::Bound,
-                        client: s.owner.clone(),
-                        starts: s.starts,
-                        ends: s.expires,
-                    }
+                (s.state == SlotState::Bound).then(|| LeaseRecord {
+                    ip: self.addrs[slot as usize],
+                    state: RecordState::Bound,
+                    client: s.owner.clone(),
+                    starts: s.starts,
+                    ends: s.expires,
                 })
             })
             .max_by_key(|r| r.ends)
@@ -1000,6 +1022,24 @@ mod tests {
         assert_eq!(b.holder_of(l2.addr), None);
         assert_eq!(dora(&mut b, &c(2), 3).addr, l2.addr);
         assert_eq!(b.records().len(), 2);
+    }
+
+    #[test]
+    fn churn_keeps_the_client_map_bounded() {
+        let mut a = small();
+        let mut last = None;
+        for n in 0..5000u32 {
+            let b = n.to_be_bytes();
+            let mac = [2, 1, b[0], b[1], b[2], b[3]];
+            let cl = ClientInfo::new(ClientKey::mac(mac), Some(mac));
+            let g = dora(&mut a, &cl, u64::from(n));
+            assert!(a.release(&cl, g.addr, u64::from(n)));
+            last = Some((cl, g.addr));
+        }
+        assert!(a.clients.len() <= 4 * 3 + 1024 + 1, "{}", a.clients.len());
+        // the last client still finds its remembered address
+        let (cl, addr) = last.unwrap();
+        assert_eq!(dora(&mut a, &cl, 6000).addr, addr);
     }
 
     #[test]

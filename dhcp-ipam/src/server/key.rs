@@ -14,7 +14,7 @@ use std::str::FromStr;
 /// assert_eq!(by_mac.to_string(), "hw:1:020000000001");
 /// assert_eq!(by_id.to_string().parse::<ClientKey>().unwrap(), by_id);
 /// ```
-#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub enum ClientKey {
     /// Option 61, the whole value (type byte included).
     ClientId(Box<[u8]>),
@@ -27,6 +27,28 @@ pub enum ClientKey {
         /// The address, zero-padded.
         addr: [u8; 16],
     },
+}
+
+/// One write per key (the derived impl makes five, which the allocator's hot path feels).
+impl std::hash::Hash for ClientKey {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        match self {
+            ClientKey::ClientId(id) => {
+                state.write_u8(0);
+                state.write(id);
+            }
+            ClientKey::Hardware { htype, len, addr } => {
+                let mut word = [0u8; 16];
+                word.copy_from_slice(addr);
+                // htype and len folded into the (unused for Ethernet) tail bytes' hash input
+                let v = u128::from_le_bytes(word)
+                    ^ (u128::from(*htype) << 120)
+                    ^ (u128::from(*len) << 112)
+                    ^ 1;
+                state.write_u128(v);
+            }
+        }
+    }
 }
 
 impl ClientKey {
