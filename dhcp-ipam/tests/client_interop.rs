@@ -185,3 +185,36 @@ fn client_declines_an_address_in_use_dnsmasq() {
         "a declined address is never configured"
     );
 }
+
+#[test]
+fn client_against_kea_lease_renew_release() {
+    if !testbed::require(
+        "client_against_kea_lease_renew_release",
+        &needs("kea-dhcp4"),
+    ) {
+        return;
+    }
+    let bed = Bed::new();
+    let _server = bed.kea(8);
+    let mut s = session(&bed, 4);
+    let lease = s.acquire(Duration::from_secs(20)).expect("lease from Kea");
+    assert_eq!(lease.server_id.to_string(), "192.168.111.1");
+    assert_eq!((lease.lease_secs, lease.t1_secs, lease.t2_secs), (8, 4, 7));
+    assert_eq!(bed.pod_addrs(), vec![lease.address.to_string()]);
+    s.hold(Duration::from_secs(6)).expect("hold");
+    assert!(
+        s.events().iter().any(|e| matches!(e, Event::Renewed(_))),
+        "no renewal: {:?}",
+        s.events()
+    );
+    s.release().expect("release");
+    assert!(
+        bed.wait_log("kea", 5, |l| l
+            .lines()
+            .any(|line| line.contains("DHCP4_RELEASE ")
+                && line.contains(&format!("address {} ", lease.ip())))),
+        "Kea did not see the RELEASE:\n{}",
+        bed.log("kea")
+    );
+    assert!(bed.pod_addrs().is_empty());
+}

@@ -171,6 +171,50 @@ impl Bed {
         guard
     }
 
+    /// Kea (memfile leases, raw sockets) with leases of `lease_secs` and T1/T2 of half and
+    /// seven eighths of it.
+    pub fn kea(&self, lease_secs: u32) -> ChildGuard {
+        let d = self.dir.path();
+        let conf = d.join("kea-dhcp4.json");
+        let log = self.log_path("kea");
+        std::fs::write(
+            &conf,
+            format!(
+                r#"{{ "Dhcp4": {{
+    "interfaces-config": {{ "interfaces": [ "sw0" ], "dhcp-socket-type": "raw" }},
+    "lease-database": {{ "type": "memfile", "persist": true, "name": "{leases}", "lfc-interval": 0 }},
+    "valid-lifetime": {lease_secs}, "renew-timer": {t1}, "rebind-timer": {t2},
+    "authoritative": true,
+    "subnet4": [ {{ "id": 111, "subnet": "192.168.111.0/24",
+        "pools": [ {{ "pool": "192.168.111.10 - 192.168.111.250" }} ],
+        "option-data": [ {{ "name": "routers", "data": "192.168.111.1" }} ] }} ],
+    "loggers": [ {{ "name": "kea-dhcp4", "output_options": [ {{ "output": "{log}" }} ],
+        "severity": "DEBUG", "debuglevel": 40 }} ]
+}} }}"#,
+                leases = d.join("kea-leases4.csv").display(),
+                t1 = lease_secs / 2,
+                t2 = lease_secs * 7 / 8,
+                log = log.display(),
+            ),
+        )
+        .expect("kea config");
+        let child = self
+            .leaf
+            .command("env")
+            .arg(format!("KEA_PIDFILE_DIR={}", d.display()))
+            .arg(format!("KEA_LOCKFILE_DIR={}", d.display()))
+            .arg("kea-dhcp4")
+            .arg("-c")
+            .arg(&conf)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start kea");
+        let guard = ChildGuard::new(child);
+        self.wait_port67();
+        guard
+    }
+
     pub fn log(&self, name: &str) -> String {
         std::fs::read_to_string(self.log_path(name)).unwrap_or_default()
     }
