@@ -12,6 +12,7 @@
 
 pub mod fixtures;
 mod netns;
+pub mod private_dev;
 mod process;
 
 pub use netns::{Netns, veth_pair};
