@@ -1,0 +1,113 @@
+//! The `rdma-dhcp` plugin against dnsmasq, which ignores the RELEASEs the reference CNI `dhcp`
+//! plugin sends (from 0.0.0.0, or with option 50): ours is honoured. Needs root and dnsmasq;
+//! skips (or fails with RDMA_SRIOV_REQUIRE_PEERS=1) without them.
+
+mod client_peers;
+
+use std::io::Write;
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use client_peers::{Bed, POD_IF, needs};
+use dhcp_ipam::cni::{DaemonRequest, call};
+use testbed::ChildGuard;
+
+const BIN: &str = env!("CARGO_BIN_EXE_rdma-dhcp");
+
+fn plugin(command: &str, netns: &Path, stdin: &str) -> Output {
+    let mut child = Command::new(BIN)
+        .env_clear()
+        .env("CNI_COMMAND", command)
+        .env("CNI_CONTAINERID", "dnsmasq-pod")
+        .env("CNI_NETNS", netns)
+        .env("CNI_IFNAME", POD_IF)
+        .env("CNI_PATH", "/usr/lib/cni")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
+#[test]
+fn ipam_add_del_against_dnsmasq_release_honoured() {
+    if !testbed::require(
+        "ipam_add_del_against_dnsmasq_release_honoured",
+        &needs("dnsmasq"),
+    ) {
+        return;
+    }
+    let bed = Bed::new();
+    let _server = bed.dnsmasq(600, None);
+    let socket = bed.dir.path().join("d.sock");
+    let _daemon = ChildGuard::new(
+        Command::new(BIN)
+            .args(["daemon", "--socket"])
+            .arg(&socket)
+            .arg("--state-dir")
+            .arg(bed.dir.path().join("state"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while call(&socket, &DaemonRequest::Status, Duration::from_secs(1)).is_err() {
+        assert!(Instant::now() < deadline, "daemon did not start");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let stdin = format!(
+        r#"{{"cniVersion":"0.4.0","name":"rdma-net","type":"sriov","ipam":{{"type":"rdma-dhcp","daemonSocketPath":"{}"}}}}"#,
+        socket.display()
+    );
+    let out = plugin("ADD", &bed.pod_path(), &stdin);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    // a 0.4.0 configuration gets a 0.4.0 result
+    let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(r["cniVersion"], "0.4.0");
+    assert_eq!(r["ips"][0]["version"], "4");
+    let address = r["ips"][0]["address"].as_str().unwrap().to_string();
+    let ip = address.split('/').next().unwrap().to_string();
+    bed.pod
+        .ip(&["addr", "add", &address, "dev", POD_IF])
+        .unwrap();
+
+    let out = plugin("DEL", &bed.pod_path(), &stdin);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    assert!(
+        bed.wait_log("dnsmasq", 5, |l| l
+            .contains(&format!("DHCPRELEASE(sw0) {ip}"))),
+        "{}",
+        bed.log("dnsmasq")
+    );
+    // dnsmasq dropped the lease from its lease file
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let leases =
+            std::fs::read_to_string(bed.dir.path().join("dnsmasq.leases")).unwrap_or_default();
+        if !leases.contains(&ip) {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "lease still in dnsmasq's file: {leases}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
