@@ -31,8 +31,8 @@ mod model;
 pub mod netops;
 mod pci;
 pub mod pool;
-pub mod rtnl;
 pub mod rdma_ops;
+pub mod rtnl;
 pub mod sysfs;
 mod vf_config;
 
