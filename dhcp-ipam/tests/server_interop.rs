@@ -156,6 +156,15 @@ fn udhcpc_gets_a_lease_and_its_release_frees_it() {
     let server = bed.serve(true);
     let ip = bed.udhcpc_once();
     assert!(in_range(ip), "{ip}");
+    // udhcpc does not set the broadcast flag: the OFFER and ACK were unicast to the new address
+    // at its MAC, through the neighbour entry the server put in place
+    let neigh = bed.leaf.ip(&["neigh", "show", "dev", "sw0"]).unwrap();
+    assert!(
+        neigh
+            .lines()
+            .any(|l| l.starts_with(&format!("{ip} ")) && l.contains("02:00:00:00:01:01")),
+        "{neigh}"
+    );
     // the same client asking again gets the same address
     assert_eq!(bed.udhcpc_once(), ip);
 

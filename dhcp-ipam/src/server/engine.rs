@@ -4,7 +4,8 @@
 //! - The subnet is chosen by `giaddr` when a relay forwarded the message, else by the address
 //!   of the interface the server listens on.
 //! - Replies go to the relay (`giaddr`, port 67), else to `ciaddr` (port 68), else broadcast
-//!   (NAKs always, and offers/acks whose client has no address yet; see [`Destination`]).
+//!   when the client set the broadcast flag (and for every NAK), else unicast to `yiaddr` at
+//!   `chaddr` ([`Destination::Client`]: the I/O layer adds the neighbour entry first).
 //! - Option 61 is echoed (RFC 6842); 1, 3, 6, 15, 28, 51, 54, 58 and 59 are sent.
 //!
 //! ```
@@ -23,7 +24,7 @@
 //! assert_eq!(reply.message.message_type, MessageType::Offer);
 //! assert_eq!(reply.message.yiaddr, Ipv4Addr::new(10, 0, 0, 10));
 //! assert_eq!(reply.message.options.routers, vec![Ipv4Addr::new(10, 0, 0, 1)]);
-//! assert_eq!(reply.destination, Destination::Broadcast);
+//! assert!(matches!(reply.destination, Destination::Client { mac: [2, 0, 0, 0, 0, 1], .. }));
 //! ```
 
 use std::net::{Ipv4Addr, SocketAddrV4};
@@ -41,6 +42,15 @@ pub enum Destination {
     Unicast(SocketAddrV4),
     /// To 255.255.255.255, port 68, on the server's interface.
     Broadcast,
+    /// To a client that has no address yet: `yiaddr`, port 68, at its hardware address `mac`
+    /// (RFC 2131 4.1). The client answers no ARP in that state, so the sender must put the
+    /// neighbour entry in place first, or broadcast.
+    Client {
+        /// `yiaddr`, port 68.
+        addr: SocketAddrV4,
+        /// `chaddr`.
+        mac: [u8; 6],
+    },
 }
 
 /// A reply to send.
@@ -220,16 +230,19 @@ impl Engine {
         }
     }
 
-    fn destination(&self, msg: &Message, nak: bool) -> Destination {
+    fn destination(&self, msg: &Message, nak: bool, yiaddr: Ipv4Addr) -> Destination {
         if !msg.giaddr.is_unspecified() {
             Destination::Unicast(SocketAddrV4::new(msg.giaddr, SERVER_PORT))
         } else if nak {
             Destination::Broadcast
         } else if !msg.ciaddr.is_unspecified() {
             Destination::Unicast(SocketAddrV4::new(msg.ciaddr, CLIENT_PORT))
+        } else if let (false, 1, Some(mac)) = (msg.broadcast, msg.htype, msg.chaddr.as_mac()) {
+            Destination::Client {
+                addr: SocketAddrV4::new(yiaddr, CLIENT_PORT),
+                mac,
+            }
         } else {
-            // No address yet: a UDP socket cannot reach yiaddr before the client answers ARP,
-            // so broadcast (every client listens on a packet socket in this state).
             Destination::Broadcast
         }
     }
@@ -253,7 +266,7 @@ impl Engine {
         o.domain_name = served.domain_name;
         o.broadcast_addr = served.broadcast_address;
         Reply {
-            destination: self.destination(msg, false),
+            destination: self.destination(msg, false, grant.addr),
             message: reply,
         }
     }
@@ -267,7 +280,7 @@ impl Engine {
             reply.broadcast = true;
         }
         Reply {
-            destination: self.destination(msg, true),
+            destination: self.destination(msg, true, Ipv4Addr::UNSPECIFIED),
             message: reply,
         }
     }
@@ -357,6 +370,24 @@ mod tests {
         // a relay on an unknown network gets nothing
         d.giaddr = Ipv4Addr::new(172, 16, 0, 1);
         assert!(e.handle(&d, 0).is_none());
+    }
+
+    #[test]
+    fn offer_destination_follows_the_broadcast_flag() {
+        let mut e = engine();
+        let mut d = msg(MessageType::Discover, 7);
+        let r = e.handle(&d, 0).unwrap();
+        assert_eq!(
+            r.destination,
+            Destination::Client {
+                addr: SocketAddrV4::new(r.message.yiaddr, 68),
+                mac: [2, 0, 0, 0, 0, 7]
+            }
+        );
+        d.broadcast = true;
+        let r = e.handle(&d, 0).unwrap();
+        assert_eq!(r.destination, Destination::Broadcast);
+        assert!(r.message.broadcast);
     }
 
     #[test]

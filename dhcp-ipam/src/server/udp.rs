@@ -146,6 +146,62 @@ fn open_socket(ifname: &str) -> Result<UdpSocket, Error> {
     Ok(sock.into())
 }
 
+/// `ATF_COM` from `<net/if_arp.h>`: the entry is complete (has a hardware address).
+const ATF_COM: libc::c_int = 0x02;
+
+/// Puts `ip -> mac` in the ARP table of `ifname` (`SIOCSARP`, not permanent), so a unicast
+/// datagram reaches a client that has no address yet and so answers no ARP request. This is
+/// what RFC 2131 4.1 asks of a server, and what dnsmasq does.
+fn set_neighbour(
+    sock: &UdpSocket,
+    ifname: &str,
+    ip: Ipv4Addr,
+    mac: [u8; 6],
+) -> std::io::Result<()> {
+    let mut pa = [0 as libc::c_char; 14];
+    // sockaddr_in after the family: port (2 bytes), then the address in network order.
+    for (d, b) in pa[2..6].iter_mut().zip(ip.octets()) {
+        *d = b as libc::c_char;
+    }
+    let mut ha = [0 as libc::c_char; 14];
+    for (d, b) in ha.iter_mut().zip(mac) {
+        *d = b as libc::c_char;
+    }
+    let mut dev = [0 as libc::c_char; 16];
+    for (d, b) in dev.iter_mut().zip(ifname.bytes().take(15)) {
+        *d = b as libc::c_char;
+    }
+    let req = libc::arpreq {
+        arp_pa: libc::sockaddr {
+            sa_family: libc::AF_INET as libc::sa_family_t,
+            sa_data: pa,
+        },
+        arp_ha: libc::sockaddr {
+            sa_family: libc::ARPHRD_ETHER,
+            sa_data: ha,
+        },
+        arp_flags: ATF_COM,
+        arp_netmask: libc::sockaddr {
+            sa_family: 0,
+            sa_data: [0; 14],
+        },
+        arp_dev: dev,
+    };
+    ioctl_set_arp(sock.as_raw_fd(), &req)
+}
+
+#[allow(unsafe_code)]
+fn ioctl_set_arp(fd: std::os::fd::RawFd, req: &libc::arpreq) -> std::io::Result<()> {
+    // SAFETY: `fd` is an open socket owned by the caller for the duration of the call, and
+    // `req` points to a fully initialized `arpreq` that the kernel only reads.
+    let rc = unsafe { libc::ioctl(fd, libc::SIOCSARP as _, req as *const libc::arpreq) };
+    if rc < 0 {
+        Err(std::io::Error::last_os_error())
+    } else {
+        Ok(())
+    }
+}
+
 /// A DHCP server bound to an interface. See the [module docs](self).
 #[derive(Debug)]
 pub struct UdpServer {
@@ -320,9 +376,19 @@ impl UdpServer {
             tracing::warn!("cannot encode {}: {e}", reply.message.message_type);
             return;
         }
+        let broadcast = SocketAddrV4::new(Ipv4Addr::BROADCAST, CLIENT_PORT);
         let to = match reply.destination {
             Destination::Unicast(a) => a,
-            Destination::Broadcast => SocketAddrV4::new(Ipv4Addr::BROADCAST, CLIENT_PORT),
+            Destination::Broadcast => broadcast,
+            Destination::Client { addr, mac } => {
+                match set_neighbour(&self.socket, &self.ifname, *addr.ip(), mac) {
+                    Ok(()) => addr,
+                    Err(e) => {
+                        tracing::debug!(%addr, "no neighbour entry ({e}): broadcasting");
+                        broadcast
+                    }
+                }
+            }
         };
         if let Err(e) = self.socket.send_to(out, to) {
             tracing::debug!(%to, "send {}: {e}", reply.message.message_type);
