@@ -98,13 +98,7 @@ pub fn port_numbers(fs: &dyn Sysfs, name: &str) -> Result<Vec<u32>> {
     Ok(ports)
 }
 
-fn read_port(
-    fs: &dyn Sysfs,
-    ctx: &mut MapContext,
-    name: &str,
-    pci: Option<PciAddress>,
-    number: u32,
-) -> Result<RdmaPort> {
+fn read_port(fs: &dyn Sysfs, ctx: &mut MapContext, name: &str, number: u32) -> Result<RdmaPort> {
     let dir = device_dir(name).join("ports").join(number.to_string());
     let link_layer: Option<LinkLayer> = parse_opt(fs, &dir.join("link_layer"))?;
     let gid0 = text_lenient(fs, &dir.join("gids/0"))
@@ -116,7 +110,7 @@ fn read_port(
         })
         .transpose()?
         .filter(|g| !g.is_zero());
-    let netdevs = port_netdevs(fs, ctx, name, pci, number, link_layer.as_ref())?;
+    let netdevs = port_netdevs(fs, ctx, name, number, link_layer.as_ref())?;
     Ok(RdmaPort {
         number,
         state: parse_opt(fs, &dir.join("state"))?,
@@ -134,7 +128,7 @@ pub fn read_device_with(fs: &dyn Sysfs, ctx: &mut MapContext, name: &str) -> Res
     let pci = link_pci(fs, &dir.join("device"))?;
     let mut ports = Vec::new();
     for number in port_numbers(fs, name)? {
-        ports.push(read_port(fs, ctx, name, pci, number)?);
+        ports.push(read_port(fs, ctx, name, number)?);
     }
     Ok(RdmaDevice {
         name: name.to_string(),

@@ -9,7 +9,7 @@ use std::fmt::Write as _;
 use serde::Serialize;
 use sriov_core::{PciAddress, Sysfs};
 
-use crate::attrs::{LinkLayer, PortState};
+use crate::attrs::PortState;
 use crate::device::{device_dir, device_names, port_numbers};
 use crate::error::Result;
 use crate::ids::part_name;
@@ -96,8 +96,8 @@ pub fn ibdev2netdev(fs: &dyn Sysfs, verbose: bool) -> Result<Vec<Line>> {
     let mut lines = Vec::new();
     for name in device_names(fs)? {
         let dir = device_dir(&name);
-        let pci = link_pci(fs, &dir.join("device"))?;
         let identity = if verbose {
+            let pci = link_pci(fs, &dir.join("device"))?;
             let hca_type = text_opt(fs, &dir.join("hca_type"))?;
             let part = hca_type
                 .as_deref()
@@ -118,7 +118,6 @@ pub fn ibdev2netdev(fs: &dyn Sysfs, verbose: bool) -> Result<Vec<Line>> {
         };
         for port in port_numbers(fs, &name)? {
             let pdir = dir.join("ports").join(port.to_string());
-            let link_layer: Option<LinkLayer> = parse_opt(fs, &pdir.join("link_layer"))?;
             let verbose = match &identity {
                 Some(v) => Some(Verbose {
                     port_state: parse_opt(fs, &pdir.join("state"))?,
@@ -126,7 +125,7 @@ pub fn ibdev2netdev(fs: &dyn Sysfs, verbose: bool) -> Result<Vec<Line>> {
                 }),
                 None => None,
             };
-            let netdevs = port_netdevs(fs, &mut ctx, &name, pci, port, link_layer.as_ref())?;
+            let netdevs = port_netdevs(fs, &mut ctx, &name, port, None)?;
             if netdevs.is_empty() {
                 lines.push(Line {
                     device: name.clone(),

@@ -13,11 +13,11 @@
 use std::path::Path;
 
 use serde::Serialize;
-use sriov_core::{PciAddress, Sysfs};
+use sriov_core::Sysfs;
 
 use crate::attrs::{Gid, HwAddr, LinkLayer, parse_decimal, parse_hex_u16};
 use crate::error::Result;
-use crate::read::{link_pci, list_opt, natural_sort, text_lenient, text_opt};
+use crate::read::{list_opt, natural_sort, parse_opt, text_lenient, text_opt};
 
 /// How a port's netdev was found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
@@ -80,19 +80,22 @@ impl MapContext {
     }
 }
 
-/// Looks a netdev up by name in this namespace.
-fn check(
-    fs: &dyn Sysfs,
-    name: &str,
-    rule: MatchRule,
-    pci: Option<PciAddress>,
-) -> Result<PortNetdev> {
+/// Looks a netdev up by name in this namespace. It belongs to RDMA device `ibdev` when it is
+/// in the device's PCI function's `net/`; one that is not there but has a `device` link of its
+/// own, while `ibdev` has one too, is another function's netdev that only shares the name.
+/// Virtual netdevs (a bond under RoCE LAG) have no `device` link and are taken as named.
+fn check(fs: &dyn Sysfs, ibdev: &str, name: &str, rule: MatchRule) -> Result<PortNetdev> {
     let dir = Path::new("/sys/class/net").join(name);
     let operstate = text_opt(fs, &dir.join("operstate"))?;
     let mut present = operstate.is_some();
     if present {
-        if let (Some(want), Some(have)) = (pci, link_pci(fs, &dir.join("device"))?) {
-            present = want == have;
+        let own = Path::new("/sys/class/infiniband")
+            .join(ibdev)
+            .join("device");
+        if fs.entry_kind(&own.join("net").join(name)).is_err() {
+            let namesake =
+                fs.entry_kind(&own).is_ok() && fs.entry_kind(&dir.join("device")).is_ok();
+            present = !namesake;
         }
     }
     Ok(PortNetdev {
@@ -114,13 +117,14 @@ fn netdev_port(fs: &dyn Sysfs, dir: &Path) -> u32 {
     dev_id.max(dev_port).saturating_add(1)
 }
 
-/// The netdevs of port `port` of RDMA device `ibdev` (of PCI function `pci`, when known),
-/// by the rules in the module docs. An empty list when none is found.
+/// The netdevs of port `port` of RDMA device `ibdev`, by the rules in the module docs. An
+/// empty list when none is found. `link_layer` is the port's, when the caller has read it;
+/// otherwise `gid_attrs/ndevs/0` is tried first (it names a netdev only on RoCE ports) and the
+/// link layer is read only when it does not.
 pub fn port_netdevs(
     fs: &dyn Sysfs,
     ctx: &mut MapContext,
     ibdev: &str,
-    pci: Option<PciAddress>,
     port: u32,
     link_layer: Option<&LinkLayer>,
 ) -> Result<Vec<PortNetdev>> {
@@ -128,6 +132,19 @@ pub fn port_netdevs(
         .join(ibdev)
         .join("ports")
         .join(port.to_string());
+    let read_layer;
+    let link_layer = match link_layer {
+        Some(l) => Some(l),
+        None => {
+            if let Some(name) = text_lenient(fs, &port_dir.join("gid_attrs/ndevs/0")) {
+                if !name.is_empty() {
+                    return Ok(vec![check(fs, ibdev, &name, MatchRule::GidNdev)?]);
+                }
+            }
+            read_layer = parse_opt::<LinkLayer>(fs, &port_dir.join("link_layer"))?;
+            read_layer.as_ref()
+        }
+    };
     if link_layer == Some(&LinkLayer::InfiniBand) {
         let gid0 = text_lenient(fs, &port_dir.join("gids/0")).and_then(|t| t.parse::<Gid>().ok());
         if let Some(gid) = gid0.filter(|g| !g.is_zero()) {
@@ -141,13 +158,13 @@ pub fn port_netdevs(
             if !names.is_empty() {
                 return names
                     .iter()
-                    .map(|n| check(fs, n, MatchRule::IpoibGuid, None))
+                    .map(|n| check(fs, ibdev, n, MatchRule::IpoibGuid))
                     .collect();
             }
         }
     } else if let Some(name) = text_lenient(fs, &port_dir.join("gid_attrs/ndevs/0")) {
         if !name.is_empty() {
-            return Ok(vec![check(fs, &name, MatchRule::GidNdev, pci)?]);
+            return Ok(vec![check(fs, ibdev, &name, MatchRule::GidNdev)?]);
         }
     }
     // the same PCI function's netdevs with this port number
@@ -159,7 +176,7 @@ pub fn port_netdevs(
     let mut out = Vec::new();
     for name in names {
         if netdev_port(fs, &net.join(&name)) == port {
-            out.push(check(fs, &name, MatchRule::SamePciFunction, pci)?);
+            out.push(check(fs, ibdev, &name, MatchRule::SamePciFunction)?);
         }
     }
     Ok(out)
