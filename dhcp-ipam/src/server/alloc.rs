@@ -171,12 +171,16 @@ enum SlotState {
 #[derive(Debug, Clone)]
 struct Slot {
     state: SlotState,
+    in_free: bool,
+    /// The pool (subnet) the slot belongs to.
+    pool: u16,
+    /// The slot's address (kept here: one cache line per slot on the hot path).
+    addr: Ipv4Addr,
     owner: Option<ClientKey>,
     starts: Secs,
     expires: Secs,
     /// Expiry time of this slot's live entry in the heap (0: none).
     queued: Secs,
-    in_free: bool,
 }
 
 #[derive(Debug)]
@@ -204,10 +208,6 @@ pub struct Allocator {
     hosts: Vec<HostConfig>,
     global_options: OptionSet,
     slots: Vec<Slot>,
-    /// Slot index -> its address.
-    addrs: Vec<Ipv4Addr>,
-    /// Slot index -> its pool.
-    pool_of: Vec<u16>,
     /// (pool, client) -> the slot it holds or remembers in that pool.
     clients: HashMap<(u16, ClientKey), u32, foldhash::fast::RandomState>,
     heap: BinaryHeap<Reverse<(Secs, u32)>>,
@@ -224,8 +224,11 @@ impl Allocator {
     pub fn new(config: &ServerConfig, timers: Timers) -> Allocator {
         let mut pools = Vec::new();
         let mut slots = Vec::new();
-        let mut addrs = Vec::new();
-        let mut pool_of = Vec::new();
+        let fixed: std::collections::HashSet<Ipv4Addr> = config
+            .hosts
+            .iter()
+            .flat_map(|h| h.fixed_addresses.iter().copied())
+            .collect();
         for (pi, sub) in config.subnets.iter().enumerate() {
             let mut ranges = Vec::new();
             let mut free = VecDeque::new();
@@ -235,10 +238,7 @@ impl Allocator {
                 for a in lo..=hi {
                     let idx = slots.len() as u32;
                     let addr = Ipv4Addr::from(a);
-                    let reserved = config
-                        .hosts
-                        .iter()
-                        .any(|h| h.fixed_addresses.contains(&addr));
+                    let reserved = fixed.contains(&addr);
                     // Never hand out the network or broadcast address of the subnet.
                     let unusable =
                         sub.prefix_len() < 31 && (addr == sub.network || addr == sub.broadcast());
@@ -250,14 +250,14 @@ impl Allocator {
                     };
                     slots.push(Slot {
                         state,
+                        in_free: state == SlotState::Free,
+                        pool: pi as u16,
+                        addr,
                         owner: None,
                         starts: 0,
                         expires: 0,
                         queued: 0,
-                        in_free: state == SlotState::Free,
                     });
-                    addrs.push(addr);
-                    pool_of.push(pi as u16);
                 }
             }
             pools.push(Pool {
@@ -271,8 +271,6 @@ impl Allocator {
             hosts: config.hosts.clone(),
             global_options: config.options.clone(),
             slots,
-            addrs,
-            pool_of,
             clients: HashMap::default(),
             heap: BinaryHeap::new(),
             stale: 0,
@@ -376,7 +374,7 @@ impl Allocator {
 
     /// Makes `slot` free, remembering its owner.
     fn set_free(&mut self, slot: u32) {
-        let pool = usize::from(self.pool_of[slot as usize]);
+        let pool = usize::from(self.slots[slot as usize].pool);
         self.slots[slot as usize].state = SlotState::Free;
         self.push_free(pool, slot);
     }
@@ -443,7 +441,7 @@ impl Allocator {
         if self.slots[slot as usize].owner.as_ref() != Some(key) {
             self.forget_owner(slot);
         }
-        let pool = self.pool_of[slot as usize];
+        let pool = self.slots[slot as usize].pool;
         if let Some(old) = self.clients.insert((pool, key.clone()), slot)
             && old != slot
         {
@@ -528,7 +526,7 @@ impl Allocator {
             }
         };
         Ok(Grant {
-            addr: self.addrs[slot as usize],
+            addr: self.slots[slot as usize].addr,
             lease_secs,
             ends,
             subnet: pool,
@@ -744,7 +742,7 @@ impl Allocator {
         };
         let mut owner = owner;
         if let Some(key) = owner.clone() {
-            let pool = self.pool_of[slot as usize];
+            let pool = self.slots[slot as usize].pool;
             let held_elsewhere = self.entry_of(pool, &key).is_some_and(|old| {
                 old != slot && self.slots[old as usize].state == SlotState::Bound
             });
@@ -780,7 +778,7 @@ impl Allocator {
                 let slot = self.entry_of(pool, key)?;
                 let s = &self.slots[slot as usize];
                 (s.state == SlotState::Bound).then(|| LeaseRecord {
-                    ip: self.addrs[slot as usize],
+                    ip: self.slots[slot as usize].addr,
                     state: RecordState::Bound,
                     client: s.owner.clone(),
                     starts: s.starts,
@@ -807,7 +805,7 @@ impl Allocator {
     /// their client. This is what a compacted lease file holds.
     pub fn records(&self) -> Vec<LeaseRecord> {
         let mut out = Vec::new();
-        for (i, s) in self.slots.iter().enumerate() {
+        for s in &self.slots {
             let state = match s.state {
                 SlotState::Bound => RecordState::Bound,
                 SlotState::Declined => RecordState::Declined,
@@ -815,7 +813,7 @@ impl Allocator {
                 _ => continue,
             };
             out.push(LeaseRecord {
-                ip: self.addrs[i],
+                ip: s.addr,
                 state,
                 client: s.owner.clone(),
                 starts: s.starts,
