@@ -268,46 +268,61 @@ fn dhclient_gets_a_lease() {
     std::fs::set_permissions(&script, perm).unwrap();
     let lf = bed.dir.path().join("dhclient.leases");
     let pf = bed.dir.path().join("dhclient.pid");
-    let out = bed
-        .pod
-        .command("timeout")
-        .args(["30", "dhclient", "-4", "-1", "-v", "-sf"])
-        .arg(&script)
-        .arg("-lf")
-        .arg(&lf)
-        .arg("-pf")
-        .arg(&pf)
-        .arg("net1")
-        .output()
-        .unwrap();
-    // dhclient daemonizes once bound: stop it by its pid file (-x: no release)
-    let _ = bed
-        .pod
-        .command("dhclient")
-        .arg("-x")
-        .arg("-lf")
-        .arg(&lf)
-        .arg("-pf")
-        .arg(&pf)
-        .arg("net1")
-        .output();
-    assert!(
-        out.status.success(),
-        "dhclient: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let got = std::fs::read_to_string(bed.dir.path().join("dhclient.out")).unwrap();
-    let mut it = got.split_whitespace();
-    let ip: Ipv4Addr = it.next().unwrap().parse().unwrap();
-    assert!(in_range(ip), "{got}");
-    assert_eq!(it.next(), Some("192.168.111.1"), "{got}");
-    assert_eq!(it.next(), Some("600"), "{got}");
+    // One dhclient run: bound (or failed) within 30 s, then stopped by its pid file (`-x`:
+    // no release). Returns the address, routers and lease time its script saw.
+    let run = |bed: &Bed| -> (Ipv4Addr, String) {
+        let _ = std::fs::remove_file(bed.dir.path().join("dhclient.out"));
+        bed.pod.ip(&["-4", "addr", "flush", "dev", "net1"]).unwrap();
+        let out = bed
+            .pod
+            .command("timeout")
+            .args(["30", "dhclient", "-4", "-1", "-v", "-sf"])
+            .arg(&script)
+            .arg("-lf")
+            .arg(&lf)
+            .arg("-pf")
+            .arg(&pf)
+            .arg("net1")
+            .output()
+            .unwrap();
+        // dhclient daemonizes once bound
+        let _ = bed
+            .pod
+            .command("dhclient")
+            .arg("-x")
+            .arg("-lf")
+            .arg(&lf)
+            .arg("-pf")
+            .arg(&pf)
+            .arg("net1")
+            .output();
+        assert!(
+            out.status.success(),
+            "dhclient: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let got = std::fs::read_to_string(bed.dir.path().join("dhclient.out")).unwrap();
+        let (ip, rest) = got.trim().split_once(' ').unwrap();
+        (ip.parse().unwrap(), rest.to_string())
+    };
+    let (ip, rest) = run(&bed);
+    assert!(in_range(ip), "{ip}");
+    assert_eq!(rest, "192.168.111.1 600");
     let stats = server.stop().unwrap();
-    assert!(stats.acks >= 1, "{stats:?}");
+    assert_eq!((stats.offers, stats.naks), (1, 0), "{stats:?}");
     assert_eq!(
         bound_records(&bed.leases()),
         vec![(ip, ClientKey::mac([2, 0, 0, 0, 2, 1]))]
     );
+
+    // A restarted server, and dhclient starting from its lease file: INIT-REBOOT (a REQUEST
+    // for the old address, no DISCOVER) is ACKed from the server's lease file.
+    let server = bed.serve(true);
+    let (again, _) = run(&bed);
+    let stats = server.stop().unwrap();
+    assert_eq!(again, ip);
+    assert_eq!(stats.offers, 0, "{stats:?}");
+    assert!(stats.acks >= 1, "{stats:?}");
 }
 
 #[test]
