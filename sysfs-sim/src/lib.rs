@@ -11,6 +11,11 @@
 //!   VF netdev into a pod removes it from the host's view; names clash with EEXIST; a deleted
 //!   namespace hands its physical netdevs back to the host.
 //! - [`SimNetOps`] implements `NetOps` (links, addresses, routes, the PF's VF table).
+//! - RDMA ([`rdma`]): the probe of an mlx5 function registers its RDMA device (`mlx5_N`, lowest
+//!   free number, or rdma-core's udev names) with `class/infiniband` attributes, a port whose
+//!   state follows the netdev's link and whose `gid_attrs/ndevs/0` follows renames and moves,
+//!   `uverbsN`/`umadN`/`issmN` and `rdma_cm`; [`SimRdmaOps`] implements `RdmaOps` (the RDMA netns
+//!   mode and device moves, with the kernel's rules).
 //! - Faults: any operation on any path can fail with a chosen errno ([`Fault`]), seeded.
 //! - Rendering: [`SimHost::render`] writes a tree that reads like a real `/sys` (relative links
 //!   as the kernel lays them out), for the real `FsSysfs` backend and for other programs.
