@@ -95,17 +95,23 @@ fn errors_and_empty_trees() {
     assert!(out.status.success());
     assert!(out.stdout.is_empty());
     assert!(String::from_utf8_lossy(&out.stderr).contains("no RDMA devices"));
-    // a malformed attribute names its path
+    // a malformed attribute names its path (the verbose form reads the port state)
     let dir = render("reference");
-    let state = dir.path().join(
-        "sys/devices/pci0000:3a/0000:3a:00.0/0000:3b:00.0/infiniband/mlx5_0/ports/1/link_layer",
-    );
+    let state = dir
+        .path()
+        .join("sys/devices/pci0000:3a/0000:3a:00.0/0000:3b:00.0/infiniband/mlx5_0/ports/1/state");
     std::fs::set_permissions(&state, std::os::unix::fs::PermissionsExt::from_mode(0o644)).unwrap();
-    std::fs::write(&state, "\n").unwrap();
-    let out = rdmactl(&["ibdev2netdev", "--root", dir.path().to_str().unwrap()]);
+    std::fs::write(&state, "ACTIVE\n").unwrap();
+    let root = dir.path().to_str().unwrap();
+    assert!(rdmactl(&["ibdev2netdev", "--root", root]).status.success());
+    let out = rdmactl(&["ibdev2netdev", "-v", "--root", root]);
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("mlx5_0/ports/1/link_layer"), "{err}");
+    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+    assert!(
+        err.contains("mlx5_0/ports/1/state") && err.contains("ACTIVE"),
+        "{err}"
+    );
 }
 
 #[test]
