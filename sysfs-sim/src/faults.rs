@@ -35,10 +35,15 @@ pub enum FaultOp {
     Route,
     /// Any `NetOps::set_vf_*`.
     SetVf,
+    /// `RdmaOps::set_netns_mode` (target `system`).
+    RdmaNetnsMode,
+    /// `RdmaOps::move_device` (target: the RDMA device name).
+    RdmaMove,
 }
 
 /// What a fault matches: the sysfs path for sysfs operations, the link name for link
-/// operations, `<pf>/vf<N>` for VF-table operations.
+/// operations, `<pf>/vf<N>` for VF-table operations, the RDMA device name for RDMA moves and
+/// `system` for the RDMA netns mode.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Target {
     /// Exactly this.

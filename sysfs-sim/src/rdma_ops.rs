@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use sriov_core::{Netns, RdmaNetnsMode, RdmaOps};
 
+use crate::faults::FaultOp;
 use crate::host::SimHost;
 use crate::rdma::RDMA_CM_DEV;
 use crate::rdma_project::{issm_dev, umad_dev, uverbs_dev};
@@ -142,7 +143,10 @@ impl RdmaOps for SimRdmaOps {
 
     fn set_netns_mode(&self, mode: RdmaNetnsMode) -> io::Result<()> {
         let mut inner = self.host.lock();
-        let result = inner.model.rdma_set_netns_mode(mode);
+        let result = match inner.faults.check(FaultOp::RdmaNetnsMode, "system") {
+            Some(e) => Err(e),
+            None => inner.model.rdma_set_netns_mode(mode),
+        };
         inner.record("rdma_set_netns_mode", "system", &mode.to_string(), &result);
         inner.changed();
         result.map_err(errno)
@@ -157,6 +161,9 @@ impl RdmaOps for SimRdmaOps {
     fn move_device(&self, from: &Netns, ibdev: &str, to: &Netns) -> io::Result<()> {
         let mut inner = self.host.lock();
         let result = (|| {
+            if let Some(e) = inner.faults.check(FaultOp::RdmaMove, ibdev) {
+                return Err(e);
+            }
             let from = inner.ns_of(from).map_err(os)?;
             let to = inner.ns_of(to).map_err(os)?;
             inner.model.rdma_move(from, ibdev, to)

@@ -508,3 +508,44 @@ fn explicit_offset_stride_and_vf_device() {
         .unwrap();
     assert_eq!(device, "0x101e\n");
 }
+
+#[test]
+fn rdma_operations_take_injected_faults() {
+    use sriov_core::{RdmaNetnsMode, RdmaOps};
+    let host = sysfs_sim::preset("reference", 1).unwrap();
+    let rdma = host.rdma_ops();
+    host.inject(Fault::new(
+        FaultOp::RdmaNetnsMode,
+        Target::Exact("system".into()),
+        libc::EPERM,
+        Trigger::Once,
+    ));
+    assert_eq!(
+        rdma.set_netns_mode(RdmaNetnsMode::Exclusive)
+            .unwrap_err()
+            .raw_os_error(),
+        Some(libc::EPERM)
+    );
+    rdma.set_netns_mode(RdmaNetnsMode::Exclusive).unwrap();
+    let pod = host.add_netns("pod").unwrap();
+    host.inject(Fault::new(
+        FaultOp::RdmaMove,
+        Target::Exact("mlx5_3".into()),
+        libc::EBUSY,
+        Trigger::Always,
+    ));
+    assert_eq!(
+        rdma.move_device(&Netns::Host, "mlx5_3", &pod)
+            .unwrap_err()
+            .raw_os_error(),
+        Some(libc::EBUSY)
+    );
+    assert!(
+        rdma.devices(&Netns::Host)
+            .unwrap()
+            .contains(&"mlx5_3".to_string()),
+        "nothing moved"
+    );
+    rdma.move_device(&Netns::Host, "mlx5_4", &pod).unwrap();
+    assert_eq!(rdma.devices(&pod).unwrap(), ["mlx5_4"]);
+}
