@@ -169,3 +169,30 @@ fn simulate_returns_every_vf() {
     assert!(text.contains("8/8 VFs back on the host"), "{text}");
     assert!(text.contains("pod-3: net1 = VF"), "{text}");
 }
+
+#[test]
+fn render_can_write_dev_stubs() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = rdmactl(&[
+        "sim",
+        "render",
+        "--preset",
+        "reference",
+        "--out",
+        dir.path().to_str().unwrap(),
+        "--dev-stubs",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut names: Vec<String> = std::fs::read_dir(dir.path().join("dev/infiniband"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    // ten mlx5 devices (2 PFs, 8 VFs): uverbs, umad and issm each, plus rdma_cm
+    assert_eq!(names.len(), 31, "{names:?}");
+    assert!(names.contains(&"uverbs9".to_string()) && names.contains(&"rdma_cm".to_string()));
+}

@@ -26,6 +26,10 @@ pub struct RenderArgs {
     /// Seed of the host's generated identifiers (MACs).
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
+    /// Also write `DIR/dev/infiniband/*` (uverbsN, umadN, issmN, rdma_cm) as empty plain files:
+    /// stand-ins for readers that only check that the nodes exist.
+    #[arg(long)]
+    pub dev_stubs: bool,
 }
 
 /// Runs a `sim` subcommand.
@@ -44,6 +48,10 @@ fn render(args: RenderArgs) -> Result<(), CmdError> {
     }
     host.render(&args.out, &Netns::Host)
         .map_err(|e| format!("render to {}: {e}", args.out.display()))?;
+    if args.dev_stubs {
+        host.render_rdma_dev_stubs(&args.out)
+            .map_err(|e| format!("render /dev stubs to {}: {e}", args.out.display()))?;
+    }
     println!(
         "rendered preset {} to {}",
         args.preset,
