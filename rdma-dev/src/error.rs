@@ -12,30 +12,6 @@ use crate::attrs::ParseError;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
-    /// Reading an attribute failed.
-    #[error("read {}: {source}", path.display())]
-    ReadAttr {
-        /// The attribute.
-        path: PathBuf,
-        /// The error, with the kernel's errno.
-        source: io::Error,
-    },
-    /// Listing a directory failed.
-    #[error("list {}: {source}", path.display())]
-    ReadDir {
-        /// The directory.
-        path: PathBuf,
-        /// The error.
-        source: io::Error,
-    },
-    /// Reading a symbolic link failed.
-    #[error("read link {}: {source}", path.display())]
-    ReadLink {
-        /// The link.
-        path: PathBuf,
-        /// The error.
-        source: io::Error,
-    },
     /// An attribute's text is not what the kernel prints there.
     #[error("{}: {source}", path.display())]
     ParseAttr {
@@ -44,7 +20,8 @@ pub enum Error {
         /// What is wrong with it.
         source: ParseError,
     },
-    /// SR-IOV discovery (from `sriov-core`) failed.
+    /// Reading sysfs (attributes, links, directories; the error names the path and keeps the
+    /// kernel's errno), or SR-IOV discovery, failed in `sriov-core`.
     #[error(transparent)]
     Sriov(#[from] sriov_core::Error),
     /// The PCI function has no RDMA device (none under its `infiniband/`).

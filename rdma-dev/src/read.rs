@@ -2,25 +2,17 @@
 //! (ENOENT is "absent"), attributes the kernel may refuse to read (EINVAL for unused GID
 //! entries), typed values.
 
-use std::io;
 use std::path::Path;
 use std::str::FromStr;
 
-use sriov_core::{PciAddress, Sysfs};
+use sriov_core::{PciAddress, Sysfs, attr};
 
 use crate::attrs::{ParseError, attr_value};
 use crate::error::{Error, Result};
 
 /// Reads an attribute that may be absent: `Ok(None)` on ENOENT.
 pub(crate) fn text_opt(fs: &dyn Sysfs, path: &Path) -> Result<Option<String>> {
-    match fs.read(path) {
-        Ok(text) => Ok(Some(attr_value(&text).to_string())),
-        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
-        Err(source) => Err(Error::ReadAttr {
-            path: path.to_path_buf(),
-            source,
-        }),
-    }
+    Ok(attr::read_optional(fs, path)?.map(|text| attr_value(&text).to_string()))
 }
 
 /// Reads an attribute whose read may fail by design (unused `gid_attrs` entries: EINVAL;
@@ -46,27 +38,19 @@ pub(crate) fn parse_opt<T: FromStr<Err = ParseError>>(
 
 /// Lists a directory that may be absent.
 pub(crate) fn list_opt(fs: &dyn Sysfs, path: &Path) -> Result<Option<Vec<String>>> {
-    match fs.read_dir(path) {
-        Ok(names) => Ok(Some(names)),
-        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
-        Err(source) => Err(Error::ReadDir {
-            path: path.to_path_buf(),
-            source,
-        }),
-    }
+    Ok(attr::list_optional(fs, path)?)
 }
 
-/// The last component of a link's target; `Ok(None)` when the link is absent.
+/// The last component of a link's target; `Ok(None)` when the link is absent, or when a
+/// plain directory or file stands where a link was expected (partial captures: EINVAL).
 pub(crate) fn link_name(fs: &dyn Sysfs, path: &Path) -> Result<Option<String>> {
-    match fs.read_link(path) {
-        Ok(target) => Ok(target.file_name().map(|n| n.to_string_lossy().into_owned())),
-        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
-        // a plain directory or file where a link was expected (partial captures)
-        Err(e) if e.raw_os_error() == Some(libc::EINVAL) => Ok(None),
-        Err(source) => Err(Error::ReadLink {
-            path: path.to_path_buf(),
-            source,
-        }),
+    match attr::link_basename(fs, path) {
+        Err(sriov_core::Error::ReadLink { source, .. })
+            if source.raw_os_error() == Some(libc::EINVAL) =>
+        {
+            Ok(None)
+        }
+        other => Ok(other?),
     }
 }
 

@@ -17,7 +17,7 @@ use sriov_core::{Sysfs, discovery::function_netdev, sysfs::paths};
 use super::select::{Resource, ResourceDevice};
 use crate::attrs::PortState;
 use crate::device::devices_of_function;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::read::{link_name, parse_opt, text_lenient};
 
 /// Something wrong with a device.
@@ -115,7 +115,7 @@ pub fn device_health(
                 problems: vec![Problem::FunctionMissing],
             });
         }
-        Err(source) => return Err(Error::ReadLink { path: dir, source }),
+        Err(source) => return Err(sriov_core::Error::ReadLink { path: dir, source }.into()),
     }
     if link_name(fs, &dir.join("driver"))?.is_none() {
         problems.push(Problem::NoDriver);
