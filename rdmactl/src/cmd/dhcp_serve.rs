@@ -47,6 +47,15 @@ fn netns_path(arg: &str) -> PathBuf {
 
 /// Runs `rdmactl dhcp serve`.
 pub fn run(args: ServeArgs) -> Result<(), CmdError> {
+    // The server's own log (pool exhausted, lease file trouble, ...) on stderr: warnings by
+    // default, more with RUST_LOG (for example RUST_LOG=dhcp_ipam=debug).
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(false)
+        .try_init();
     let config = ServerConfig::load(&args.config)?;
     let stop = Arc::new(AtomicBool::new(false));
     for signal in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {
