@@ -285,6 +285,7 @@ impl UdpServer {
         let mut buf = vec![0u8; 4096];
         let mut out = Vec::with_capacity(600);
         let mut replies: Vec<Reply> = Vec::with_capacity(BATCH);
+        let mut failures = 0u32;
         while !stop.load(Ordering::Relaxed) {
             replies.clear();
             let now = unix_now();
@@ -302,13 +303,22 @@ impl UdpServer {
                     continue;
                 }
                 Err(source) => {
-                    return Err(Error::Socket {
-                        op: "receive".into(),
-                        ifname: self.ifname.clone(),
-                        source,
-                    });
+                    // Transient trouble (the link flapping, ENOBUFS) is ridden out; a socket
+                    // that keeps failing for 5 s ends the server.
+                    failures += 1;
+                    if failures >= 25 {
+                        return Err(Error::Socket {
+                            op: "receive".into(),
+                            ifname: self.ifname.clone(),
+                            source,
+                        });
+                    }
+                    tracing::warn!(ifname = %self.ifname, "receive failed: {source}");
+                    std::thread::sleep(POLL);
+                    continue;
                 }
             }
+            failures = 0;
             for _ in 1..BATCH {
                 match nix::sys::socket::recv(
                     self.socket.as_raw_fd(),
