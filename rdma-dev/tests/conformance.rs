@@ -22,7 +22,7 @@ fn check_both(host: &SimHost, ns: &Netns, what: &str) {
         &host.sysfs_in(ns).unwrap(),
         &format!("{what} (simulator)"),
     );
-    let dir = tempfile::tempdir().unwrap();
+    let dir = testbed::scratch_dir().unwrap();
     host.render(dir.path(), ns).unwrap();
     check_view(
         host,
@@ -323,7 +323,7 @@ fn malformed_values_are_typed_errors_naming_the_path() {
 
 #[test]
 fn a_host_without_rdma_has_no_devices() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = testbed::scratch_dir().unwrap();
     std::fs::create_dir_all(dir.path().join("sys/class/net")).unwrap();
     let fs = FsSysfs::new(dir.path());
     assert!(discover_rdma(&fs).unwrap().is_empty());

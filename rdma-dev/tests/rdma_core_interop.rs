@@ -51,6 +51,7 @@ fn ibv_devices(dir: &Path) -> BTreeSet<(String, String)> {
 /// Renders `ns`'s view of `host` with its `/dev/infiniband` stubs, and checks that
 /// `ibv_devices` lists exactly what `discover_rdma` reads there, GUIDs included.
 fn check(host: &SimHost, ns: &Netns, what: &str) -> BTreeSet<(String, String)> {
+    // on disk, not in /dev/shm: the private /dev that ibv_devices runs under hides /dev/shm
     let dir = tempfile::tempdir().unwrap();
     host.render(dir.path(), ns).unwrap();
     host.render_rdma_dev_stubs(dir.path()).unwrap();

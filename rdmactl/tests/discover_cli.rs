@@ -11,7 +11,7 @@ fn rdmactl(args: &[&str]) -> Output {
 }
 
 fn render(preset: &str) -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = testbed::scratch_dir().unwrap();
     let out = rdmactl(&[
         "sim",
         "render",
@@ -89,7 +89,7 @@ fn table_output_and_an_empty_tree() {
         text.contains("0000:3b:00.0") && text.contains("ens2f0v3") && text.contains("8/8"),
         "{text}"
     );
-    let empty = tempfile::tempdir().unwrap();
+    let empty = testbed::scratch_dir().unwrap();
     std::fs::create_dir_all(empty.path().join("sys/bus/pci/devices")).unwrap();
     let out = rdmactl(&["discover", "--root", empty.path().to_str().unwrap()]);
     assert!(out.status.success());
@@ -103,7 +103,7 @@ fn errors_are_one_line_naming_the_path() {
     assert!(stderr_line(&out).contains("/no/such/root"));
 
     // a tree without sys/ at all
-    let bare = tempfile::tempdir().unwrap();
+    let bare = testbed::scratch_dir().unwrap();
     let out = rdmactl(&["discover", "--root", bare.path().to_str().unwrap()]);
     assert!(!out.status.success());
     assert!(stderr_line(&out).contains("/sys/bus/pci/devices"));
@@ -144,7 +144,7 @@ fn render_refuses_a_non_empty_directory_and_unknown_presets() {
     ]);
     assert!(!out.status.success());
     assert!(stderr_line(&out).contains("not empty"));
-    let fresh = tempfile::tempdir().unwrap();
+    let fresh = testbed::scratch_dir().unwrap();
     let out = rdmactl(&[
         "sim",
         "render",
@@ -172,7 +172,7 @@ fn simulate_returns_every_vf() {
 
 #[test]
 fn render_can_write_dev_stubs() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = testbed::scratch_dir().unwrap();
     let out = rdmactl(&[
         "sim",
         "render",

@@ -12,7 +12,7 @@ fn rdmactl(args: &[&str]) -> Output {
 }
 
 fn render(preset: &str) -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = testbed::scratch_dir().unwrap();
     let out = rdmactl(&[
         "sim",
         "render",
@@ -90,7 +90,7 @@ fn errors_and_empty_trees() {
         "{err}"
     );
     // no RDMA: nothing on stdout, a note on stderr, success
-    let empty = tempfile::tempdir().unwrap();
+    let empty = testbed::scratch_dir().unwrap();
     let out = rdmactl(&["ibdev2netdev", "--root", empty.path().to_str().unwrap()]);
     assert!(out.status.success());
     assert!(out.stdout.is_empty());

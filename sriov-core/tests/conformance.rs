@@ -25,7 +25,7 @@ fn sim(host: &SimHost, name: &str) -> Backend {
 }
 
 fn rendered(host: &SimHost, name: &str) -> Backend {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = testbed::scratch_dir().unwrap();
     host.render(dir.path(), &Netns::Host).unwrap();
     Backend {
         name: format!("rendered:{name}"),
@@ -396,7 +396,7 @@ fn moved_vf_netdev_is_seen_only_in_its_namespace() {
     net.rename_link(&pod, "ens2f0v3", "net1").unwrap();
     let vf3 = pci("0000:3b:00.5");
 
-    let pod_dir = tempfile::tempdir().unwrap();
+    let pod_dir = testbed::scratch_dir().unwrap();
     host.render(pod_dir.path(), &pod).unwrap();
     let host_views: Vec<Backend> = both(&host, "reference+pod");
     let pod_views = vec![

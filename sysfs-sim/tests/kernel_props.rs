@@ -315,7 +315,7 @@ proptest! {
             check_tree(&host, &namespaces);
         }
         // the rendered host view reads the same as the simulator
-        let dir = tempfile::tempdir().unwrap();
+        let dir = testbed::scratch_dir().unwrap();
         host.render(dir.path(), &Netns::Host).unwrap();
         prop_assert_eq!(discover(&sriov_core::FsSysfs::new(dir.path())).unwrap(), discover(&host.sysfs()).unwrap());
         let _ = PciAddress::from_routing_id(0, 0);

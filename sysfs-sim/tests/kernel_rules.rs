@@ -407,7 +407,7 @@ fn disabling_vfs_removes_their_netdevs_even_inside_pods() {
 fn saved_hosts_load_identically() {
     let host = sysfs_sim::preset("mixed", 4).unwrap();
     host.add_netns("p").unwrap();
-    let dir = tempfile::tempdir().unwrap();
+    let dir = testbed::scratch_dir().unwrap();
     let file = dir.path().join("host.json");
     host.save(&file).unwrap();
     let loaded = SimHost::load(&file).unwrap();
@@ -423,7 +423,7 @@ fn saved_hosts_load_identically() {
 #[test]
 fn rendered_links_are_relative_like_the_kernels() {
     let host = sysfs_sim::preset("reference", 1).unwrap();
-    let dir = tempfile::tempdir().unwrap();
+    let dir = testbed::scratch_dir().unwrap();
     host.render(dir.path(), &Netns::Host).unwrap();
     let root = dir.path();
     let link = |p: &str| {

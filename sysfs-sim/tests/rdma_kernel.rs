@@ -494,7 +494,7 @@ fn rdma_state_saves_and_loads() {
     host.rdma_ops()
         .move_device(&Netns::Host, "mlx5_4", &pod)
         .unwrap();
-    let dir = tempfile::tempdir().unwrap();
+    let dir = testbed::scratch_dir().unwrap();
     let file = dir.path().join("host.json");
     host.save(&file).unwrap();
     let loaded = SimHost::load(&file).unwrap();
@@ -512,7 +512,7 @@ fn rdma_state_saves_and_loads() {
 #[test]
 fn rendered_trees_read_like_sys() {
     let host = sysfs_sim::preset("reference", 1).unwrap();
-    let dir = tempfile::tempdir().unwrap();
+    let dir = testbed::scratch_dir().unwrap();
     host.render(dir.path(), &Netns::Host).unwrap();
     let fs = FsSysfs::new(dir.path());
     let sim = host.sysfs();

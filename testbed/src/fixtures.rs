@@ -23,7 +23,7 @@ pub fn materialize(name: &str) -> io::Result<tempfile::TempDir> {
             format!("no fixture {}", src.display()),
         ));
     }
-    let dst = tempfile::tempdir()?;
+    let dst = crate::scratch_dir()?;
     copy_tree(&src, dst.path())?;
     Ok(dst)
 }

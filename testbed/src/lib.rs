@@ -95,6 +95,23 @@ pub fn find_program(name: &str) -> Option<PathBuf> {
         .find(|candidate| candidate.is_file())
 }
 
+/// A temporary directory for scratch trees (rendered sysfs, caches), on tmpfs (`/dev/shm`)
+/// when the machine has a writable one, else in the default temporary directory. Creating
+/// files on a virtual disk can cost close to a millisecond each; tests that render thousands
+/// of files would spend their time there.
+pub fn scratch_dir() -> std::io::Result<tempfile::TempDir> {
+    let shm = std::path::Path::new("/dev/shm");
+    if shm.is_dir() {
+        if let Ok(dir) = tempfile::Builder::new()
+            .prefix("rdma-sriov-")
+            .tempdir_in(shm)
+        {
+            return Ok(dir);
+        }
+    }
+    tempfile::Builder::new().prefix("rdma-sriov-").tempdir()
+}
+
 /// A name unique to this process and call: `<prefix>-<pid>-<n>`, at most 15 bytes when the
 /// prefix is short (interface names are limited to 15).
 pub fn unique_name(prefix: &str) -> String {

@@ -8,17 +8,21 @@ use std::io;
 use std::path::Path;
 use std::process::{Command, Output};
 
+// The node directory is bound to the stage first: it may itself live under /dev (/dev/shm),
+// which the tmpfs is about to hide.
 const SCRIPT: &str = r#"set -e
 stage="$1"; nodes="$2"; name="$3"; shift 3
 mount --make-rprivate /
-mount --rbind /dev "$stage"
+mkdir "$stage/dev" "$stage/nodes"
+mount --bind "$nodes" "$stage/nodes"
+mount --rbind /dev "$stage/dev"
 mount -t tmpfs -o mode=755 none /dev
 for n in null zero random urandom; do
     : > "/dev/$n"
-    mount --bind "$stage/$n" "/dev/$n"
+    mount --bind "$stage/dev/$n" "/dev/$n"
 done
 mkdir "/dev/$name"
-mount --bind "$nodes" "/dev/$name"
+mount --bind "$stage/nodes" "/dev/$name"
 exec "$@"
 "#;
 
