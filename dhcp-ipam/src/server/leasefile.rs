@@ -54,6 +54,8 @@ pub struct LeaseFile {
     appended: usize,
     /// Records in the file right after the last compaction.
     compacted: usize,
+    /// The directory still needs a sync for the last compaction's rename to be durable.
+    dir_dirty: bool,
     buf: Vec<u8>,
 }
 
@@ -103,7 +105,7 @@ impl LeaseFile {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
             Err(e) => return Err(io_err("read", &path)(e)),
         };
-        let file = write_compacted(&path, &records)?;
+        let (file, dir_synced) = write_compacted(&path, &records)?;
         let compacted = records.len();
         Ok((
             LeaseFile {
@@ -112,6 +114,7 @@ impl LeaseFile {
                 _lock: lock,
                 appended: 0,
                 compacted,
+                dir_dirty: !dir_synced,
                 buf: Vec::new(),
             },
             records,
@@ -144,9 +147,15 @@ impl LeaseFile {
         Ok(())
     }
 
-    /// Makes everything appended so far durable (`fdatasync`).
+    /// Makes everything appended so far durable (`fdatasync`, and the directory if the last
+    /// compaction could not sync it).
     pub fn sync(&mut self) -> Result<(), Error> {
-        self.file.sync_data().map_err(io_err("sync", &self.path))
+        self.file.sync_data().map_err(io_err("sync", &self.path))?;
+        if self.dir_dirty {
+            sync_dir(&self.path)?;
+            self.dir_dirty = false;
+        }
+        Ok(())
     }
 
     /// True when the journal has grown well past what a compaction would leave.
@@ -157,15 +166,18 @@ impl LeaseFile {
     /// Replaces the file with exactly `records` (atomically: temp file, sync, rename, sync the
     /// directory).
     pub fn compact(&mut self, records: &[LeaseRecord]) -> Result<(), Error> {
-        self.file = write_compacted(&self.path, records)?;
+        let (file, dir_synced) = write_compacted(&self.path, records)?;
+        self.file = file;
+        self.dir_dirty = !dir_synced;
         self.appended = 0;
         self.compacted = records.len();
         Ok(())
     }
 }
 
-/// Writes `records` to `path` atomically and returns the new file opened for appending.
-fn write_compacted(path: &Path, records: &[LeaseRecord]) -> Result<File, Error> {
+/// Writes `records` to `path` atomically; returns the new file (positioned at its end, for
+/// appending) and whether the directory was synced too.
+fn write_compacted(path: &Path, records: &[LeaseRecord]) -> Result<(File, bool), Error> {
     let tmp = with_suffix(path, ".tmp");
     let mut buf = Vec::with_capacity(records.len() * 120);
     for r in records {
@@ -176,23 +188,31 @@ fn write_compacted(path: &Path, records: &[LeaseRecord]) -> Result<File, Error> 
         })?;
         buf.push(b'\n');
     }
-    {
-        let mut f = File::create(&tmp).map_err(io_err("create", &tmp))?;
-        f.write_all(&buf).map_err(io_err("write", &tmp))?;
-        f.sync_all().map_err(io_err("sync", &tmp))?;
-    }
+    // The handle written here is the one appended to afterwards: once renamed it *is* `path`,
+    // so no later failure can leave appends going to a replaced file.
+    let mut f = File::create(&tmp).map_err(io_err("create", &tmp))?;
+    f.write_all(&buf).map_err(io_err("write", &tmp))?;
+    f.sync_all().map_err(io_err("sync", &tmp))?;
     std::fs::rename(&tmp, path).map_err(io_err("rename into place", path))?;
+    let dir_synced = match sync_dir(path) {
+        Ok(()) => true,
+        Err(e) => {
+            tracing::warn!("{e} (retried at the next sync)");
+            false
+        }
+    };
+    Ok((f, dir_synced))
+}
+
+/// Syncs the directory holding `path` (makes a rename in it durable).
+fn sync_dir(path: &Path) -> Result<(), Error> {
     let dir = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
     };
     File::open(dir)
         .and_then(|d| d.sync_all())
-        .map_err(io_err("sync directory of", path))?;
-    OpenOptions::new()
-        .append(true)
-        .open(path)
-        .map_err(io_err("open for append", path))
+        .map_err(io_err("sync directory of", path))
 }
 
 /// The latest record of each address, ordered by the line of that record.
@@ -268,6 +288,33 @@ mod tests {
         // open compacted the file: two lines, no torn tail
         let text = std::fs::read_to_string(&path).unwrap();
         assert_eq!(text.lines().count(), 2);
+    }
+
+    #[test]
+    fn appends_after_a_compaction_land_in_the_new_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("l");
+        {
+            let (mut f, _) = LeaseFile::open(&path).unwrap();
+            f.append(&[rec(1, RecordState::Bound, 10)]).unwrap();
+            f.compact(&[
+                rec(1, RecordState::Bound, 10),
+                rec(2, RecordState::Bound, 20),
+            ])
+            .unwrap();
+            f.append(&[rec(3, RecordState::Bound, 30)]).unwrap();
+            f.sync().unwrap();
+            assert!(!dir.path().join("l.tmp").exists());
+        }
+        let (_f, recs) = LeaseFile::open(&path).unwrap();
+        assert_eq!(
+            recs,
+            vec![
+                rec(1, RecordState::Bound, 10),
+                rec(2, RecordState::Bound, 20),
+                rec(3, RecordState::Bound, 30)
+            ]
+        );
     }
 
     #[test]

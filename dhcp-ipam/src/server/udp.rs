@@ -363,7 +363,15 @@ impl UdpServer {
             return true;
         }
         match file.append(&changes).and_then(|()| file.sync()) {
-            Ok(()) => true,
+            Ok(()) => {
+                // Under sustained load the loop never idles: keep the journal bounded here too.
+                if file.should_compact()
+                    && let Err(e) = file.compact(&self.engine.allocator().records())
+                {
+                    tracing::warn!("lease file not compacted: {e}");
+                }
+                true
+            }
             Err(e) => {
                 tracing::error!("lease file not updated, ACKs withheld: {e}");
                 false
