@@ -75,7 +75,8 @@ pub struct Stats {
     pub releases: u64,
     /// DHCPDECLINEs that took an address out of use.
     pub declines: u64,
-    /// Messages dropped (not for us, nothing to answer, pool exhausted).
+    /// Messages that changed nothing and got no answer (not for us, malformed for their type,
+    /// pool exhausted, a RELEASE or DECLINE of an address the client does not hold).
     pub dropped: u64,
 }
 
@@ -124,8 +125,11 @@ impl Engine {
 
     /// Answers one message received at `now`. `None`: nothing to send.
     pub fn handle(&mut self, msg: &Message, now: Secs) -> Option<Reply> {
+        let before = self.stats;
         let reply = self.handle_inner(msg, now);
-        if reply.is_none() {
+        let counted =
+            self.stats.releases != before.releases || self.stats.declines != before.declines;
+        if reply.is_none() && !counted {
             self.stats.dropped += 1;
         }
         reply
@@ -350,6 +354,10 @@ mod tests {
         rel.options.server_id = Some(SID);
         assert!(e.handle(&rel, 101).is_none());
         assert_eq!(e.stats().releases, 1);
+        assert_eq!(e.stats().dropped, 0);
+        // a second RELEASE of the same address changes nothing
+        assert!(e.handle(&rel, 102).is_none());
+        assert_eq!((e.stats().releases, e.stats().dropped), (1, 1));
         assert_eq!(e.allocator().holder_of(offer.yiaddr), None);
     }
 
