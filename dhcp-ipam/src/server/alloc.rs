@@ -509,7 +509,8 @@ impl Allocator {
                 .and_then(|a| self.pools[pool].slot_of(a))
                 .filter(|&s| {
                     let s = &self.slots[s as usize];
-                    s.state == SlotState::Free && s.owner.is_none()
+                    s.state == SlotState::Free
+                        && (s.owner.is_none() || s.owner.as_ref() == Some(key))
                 })
         {
             slot
