@@ -31,6 +31,8 @@ struct Bed {
     leaf: Netns,
     pod: Netns,
     dir: tempfile::TempDir,
+    /// More namespaces of a bridged segment (deleted with the bed).
+    _others: Vec<Netns>,
 }
 
 impl Bed {
@@ -44,7 +46,36 @@ impl Bed {
             leaf,
             pod,
             dir: tempfile::tempdir().unwrap(),
+            _others: Vec::new(),
         }
+    }
+
+    /// leaf[sw0] and pod[net1] and a third host's eth0 in namespace `other`, all on one bridge
+    /// (in a "fabric" namespace). Returns the bed and `other`.
+    fn bridged() -> (Bed, Netns) {
+        let leaf = Netns::new("dsl").unwrap();
+        let pod = Netns::new("dsp").unwrap();
+        let other = Netns::new("dso").unwrap();
+        let fab = Netns::new("dsf").unwrap();
+        veth_pair(&leaf, "sw0", &fab, "pf0").unwrap();
+        veth_pair(&pod, "net1", &fab, "vf0").unwrap();
+        veth_pair(&other, "eth0", &fab, "vf1").unwrap();
+        fab.ip(&["link", "add", "br0", "type", "bridge"]).unwrap();
+        fab.ip(&["link", "set", "br0", "up"]).unwrap();
+        for port in ["pf0", "vf0", "vf1"] {
+            fab.ip(&["link", "set", port, "master", "br0"]).unwrap();
+        }
+        leaf.ip(&["addr", "add", "192.168.111.1/24", "dev", "sw0"])
+            .unwrap();
+        (
+            Bed {
+                leaf,
+                pod,
+                dir: tempfile::tempdir().unwrap(),
+                _others: vec![fab],
+            },
+            other,
+        )
     }
 
     fn leases(&self) -> PathBuf {
@@ -193,6 +224,73 @@ fn udhcpc_gets_a_lease_and_its_release_frees_it() {
     assert!(stats.acks >= 3, "{stats:?}");
     // the release is in the lease file: nothing bound any more
     assert!(bound_records(&bed.leases()).is_empty());
+}
+
+#[test]
+fn udhcpc_declines_an_address_in_use_and_gets_another() {
+    if !testbed::require(
+        "udhcpc_declines_an_address_in_use_and_gets_another",
+        &[Need::Root, Need::Netns, Need::Program("udhcpc")],
+    ) {
+        return;
+    }
+    let (bed, other) = Bed::bridged();
+    bed.set_mac("02:00:00:00:04:01");
+    // Another host on the segment already uses the first address of the range: udhcpc -a
+    // probes the offered address by ARP, gets an answer and sends a DECLINE.
+    other
+        .ip(&["addr", "add", "192.168.111.10/24", "dev", "eth0"])
+        .unwrap();
+    let server = bed.serve(true);
+    bed.pod.ip(&["-4", "addr", "flush", "dev", "net1"]).unwrap();
+    let hook = bed.hook();
+    let out = bed
+        .pod
+        .command("udhcpc")
+        .args([
+            "-i", "net1", "-n", "-q", "-f", "-a", "-t", "5", "-T", "1", "-s",
+        ])
+        .arg(&hook)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "udhcpc: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let ip = bed.pod_addr().expect("udhcpc configured net1");
+    assert_ne!(ip, Ipv4Addr::new(192, 168, 111, 10));
+    assert!(in_range(ip), "{ip}");
+    let stats = server.stop().unwrap();
+    assert_eq!(stats.declines, 1, "{stats:?}");
+    // the declined address is on file, out of use, owned by nobody
+    let (_f, recs) = LeaseFile::open(bed.leases()).unwrap();
+    assert!(
+        recs.iter().any(|r| r.ip == Ipv4Addr::new(192, 168, 111, 10)
+            && r.state == RecordState::Declined
+            && r.client.is_none()),
+        "{recs:?}"
+    );
+}
+
+#[test]
+fn the_servers_own_addresses_are_never_offered() {
+    if !testbed::require(
+        "the_servers_own_addresses_are_never_offered",
+        &[Need::Root, Need::Netns, Need::Program("udhcpc")],
+    ) {
+        return;
+    }
+    let bed = Bed::new();
+    bed.set_mac("02:00:00:00:05:01");
+    // the leaf itself holds the first address of the range
+    bed.leaf
+        .ip(&["addr", "add", "192.168.111.10/24", "dev", "sw0"])
+        .unwrap();
+    let server = bed.serve(false);
+    let ip = bed.udhcpc_once();
+    assert_eq!(ip, Ipv4Addr::new(192, 168, 111, 11));
+    server.stop().unwrap();
 }
 
 #[test]

@@ -789,6 +789,17 @@ impl Allocator {
             .max_by_key(|r| r.ends)
     }
 
+    /// Takes `addr` out of dynamic use for good (an address the server host has itself, for
+    /// example). Returns whether it was in a range. Whoever held it loses it.
+    pub fn exclude(&mut self, addr: Ipv4Addr) -> bool {
+        let Some(slot) = self.slot_of_addr(addr) else {
+            return false;
+        };
+        self.forget_owner(slot);
+        self.slots[slot as usize].state = SlotState::Reserved;
+        true
+    }
+
     /// The bound lease on `addr`, if there is one.
     pub fn lease_at(&self, addr: Ipv4Addr) -> Option<LeaseRecord> {
         let slot = self.slot_of_addr(addr)?;
@@ -1039,6 +1050,25 @@ mod tests {
         // the last client still finds its remembered address
         let (cl, addr) = last.unwrap();
         assert_eq!(dora(&mut a, &cl, 6000).addr, addr);
+    }
+
+    #[test]
+    fn excluded_address_is_never_offered() {
+        let mut a = small();
+        assert!(a.exclude(Ipv4Addr::new(10, 0, 0, 10)));
+        assert!(!a.exclude(Ipv4Addr::new(10, 0, 0, 99)));
+        assert_eq!(dora(&mut a, &c(1), 0).addr, Ipv4Addr::new(10, 0, 0, 12));
+        assert!(a.offer(&c(2), LINK, None, None, 0).is_err());
+        let out = a.request(
+            &c(2),
+            LINK,
+            RequestKind::InitReboot {
+                addr: Ipv4Addr::new(10, 0, 0, 10),
+            },
+            None,
+            0,
+        );
+        assert!(matches!(out, RequestOutcome::Nak(_)));
     }
 
     #[test]

@@ -123,6 +123,18 @@ pub fn interface_addrs(ifname: &str) -> Result<Vec<Ipv4Addr>, Error> {
         .collect())
 }
 
+/// Every IPv4 address of every interface in the calling thread's network namespace.
+pub fn local_addrs() -> Result<Vec<Ipv4Addr>, Error> {
+    let addrs = nix::ifaddrs::getifaddrs().map_err(|e| Error::Socket {
+        op: "list interface addresses".into(),
+        ifname: "*".into(),
+        source: e.into(),
+    })?;
+    Ok(addrs
+        .filter_map(|a| a.address.and_then(|s| s.as_sockaddr_in().map(|s| s.ip())))
+        .collect())
+}
+
 fn open_socket(ifname: &str) -> Result<UdpSocket, Error> {
     let err = |op: &str| {
         let op = op.to_string();
@@ -216,9 +228,9 @@ impl UdpServer {
     /// picks the server identifier.
     pub fn bind(cfg: ServeConfig) -> Result<UdpServer, Error> {
         let ifname = cfg.ifname.clone();
-        let (socket, addrs) = in_netns(cfg.netns.as_deref(), move || {
+        let (socket, addrs, local) = in_netns(cfg.netns.as_deref(), move || {
             let socket = open_socket(&ifname)?;
-            Ok((socket, interface_addrs(&ifname)?))
+            Ok((socket, interface_addrs(&ifname)?, local_addrs()?))
         })?;
         let server_id = addrs
             .iter()
@@ -261,6 +273,12 @@ impl UdpServer {
                 "lease file loaded"
             );
             leases = Some(file);
+        }
+        // Never hand out an address this host has itself (on any interface of the namespace).
+        for addr in local {
+            if engine.allocator_mut().exclude(addr) {
+                tracing::info!(%addr, "a local address is in a range: excluded");
+            }
         }
         Ok(UdpServer {
             socket,
