@@ -26,10 +26,9 @@
 //! # Ok::<(), dhcp_ipam::Error>(())
 //! ```
 
-use std::fs::File;
 use std::net::{Ipv4Addr, SocketAddrV4, UdpSocket};
 use std::os::fd::AsRawFd;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
@@ -44,6 +43,7 @@ use super::engine::{Destination, Engine, Reply, Stats};
 use super::leasefile::LeaseFile;
 use crate::codec::{CLIENT_PORT, Message, MessageType, SERVER_PORT};
 use crate::error::Error;
+use crate::transport::in_netns;
 
 /// Most packets handled per turn (and per lease file sync).
 pub const BATCH: usize = 128;
@@ -73,41 +73,6 @@ pub fn unix_now() -> Secs {
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs())
         .unwrap_or(0)
-}
-
-/// Runs `f` on a new thread that has entered the network namespace at `netns` first (or on the
-/// calling thread when `netns` is `None`).
-pub fn in_netns<T, F>(netns: Option<&Path>, f: F) -> Result<T, Error>
-where
-    T: Send + 'static,
-    F: FnOnce() -> Result<T, Error> + Send + 'static,
-{
-    let Some(path) = netns else {
-        return f();
-    };
-    let enter_err = |source: std::io::Error| Error::EnterNetns {
-        path: path.to_path_buf(),
-        source,
-    };
-    let file = File::open(path).map_err(enter_err)?;
-    let owned_path = path.to_path_buf();
-    let handle = std::thread::Builder::new()
-        .name("dhcp-netns".into())
-        .spawn(move || {
-            nix::sched::setns(&file, nix::sched::CloneFlags::CLONE_NEWNET).map_err(|e| {
-                Error::EnterNetns {
-                    path: owned_path,
-                    source: e.into(),
-                }
-            })?;
-            f()
-        })
-        .map_err(enter_err)?;
-    handle.join().unwrap_or_else(|_| {
-        Err(enter_err(std::io::Error::other(
-            "the namespace thread panicked",
-        )))
-    })
 }
 
 /// The IPv4 addresses of `ifname` in the calling thread's network namespace.
