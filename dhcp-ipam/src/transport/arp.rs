@@ -9,8 +9,9 @@ use std::net::Ipv4Addr;
 use std::os::fd::{AsFd, BorrowedFd};
 use std::time::Duration;
 
-use socket2::{Domain, SockAddr, SockAddrStorage, Socket, Type};
+use socket2::{Domain, Socket, Type};
 
+use super::raw::link_addr;
 use crate::error::Error;
 use crate::transport::{Interface, in_netns};
 
@@ -22,23 +23,6 @@ pub struct ArpProbe {
     sock: Socket,
     addr: Ipv4Addr,
     mac: [u8; 6],
-}
-
-#[allow(unsafe_code)]
-fn link_addr(ifindex: u32, dest: Option<[u8; 6]>) -> SockAddr {
-    let mut storage = SockAddrStorage::zeroed();
-    // SAFETY: sockaddr_ll is one of the platform's sockaddr types and fits in the storage.
-    let ll = unsafe { storage.view_as::<libc::sockaddr_ll>() };
-    ll.sll_family = libc::AF_PACKET as u16;
-    ll.sll_protocol = ETH_P_ARP.to_be();
-    ll.sll_ifindex = ifindex as i32;
-    if let Some(mac) = dest {
-        ll.sll_halen = 6;
-        ll.sll_addr[..6].copy_from_slice(&mac);
-    }
-    let len = std::mem::size_of::<libc::sockaddr_ll>() as libc::socklen_t;
-    // SAFETY: the storage holds an initialised sockaddr_ll of `len` bytes.
-    unsafe { SockAddr::new(storage, len) }
 }
 
 /// An ARP probe for `target` from `mac` (sender address 0.0.0.0).
@@ -86,14 +70,17 @@ impl ArpProbe {
         let sock = in_netns(iface.netns.as_deref(), || {
             let s = Socket::new(Domain::PACKET, Type::DGRAM, None)
                 .map_err(|e| err("open ARP socket", e))?;
-            s.bind(&link_addr(index, None))
+            s.bind(&link_addr(index, ETH_P_ARP, None))
                 .map_err(|e| err("bind ARP socket", e))?;
             s.set_nonblocking(true)
                 .map_err(|e| err("configure ARP socket", e))?;
             Ok(s)
         })?;
-        sock.send_to(&probe_packet(mac, addr), &link_addr(index, Some([0xff; 6])))
-            .map_err(|e| err("send ARP probe", e))?;
+        sock.send_to(
+            &probe_packet(mac, addr),
+            &link_addr(index, ETH_P_ARP, Some([0xff; 6])),
+        )
+        .map_err(|e| err("send ARP probe", e))?;
         Ok(ArpProbe { sock, addr, mac })
     }
 

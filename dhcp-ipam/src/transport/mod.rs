@@ -20,6 +20,7 @@ pub mod configure;
 pub mod netlink;
 mod netns;
 mod packet;
+mod raw;
 mod session;
 mod udp;
 

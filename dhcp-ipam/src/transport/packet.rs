@@ -12,8 +12,9 @@ use std::mem::MaybeUninit;
 use std::net::Ipv4Addr;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
 
-use socket2::{Domain, SockAddr, SockAddrStorage, SockFilter, Socket, Type};
+use socket2::{Domain, SockFilter, Socket, Type};
 
+use super::raw::{as_uninit, link_addr};
 use crate::codec::{CLIENT_PORT, SERVER_PORT};
 
 const ETH_P_IP: u16 = 0x0800;
@@ -41,24 +42,6 @@ fn dhcp_client_filter() -> [SockFilter; 9] {
     ]
 }
 
-/// A `sockaddr_ll` for `ifindex` with protocol IPv4 and, when given, a 6-byte destination.
-#[allow(unsafe_code)]
-fn link_addr(ifindex: u32, dest: Option<[u8; 6]>) -> SockAddr {
-    let mut storage = SockAddrStorage::zeroed();
-    // SAFETY: sockaddr_ll is one of the platform's sockaddr types and fits in the storage.
-    let ll = unsafe { storage.view_as::<libc::sockaddr_ll>() };
-    ll.sll_family = libc::AF_PACKET as u16;
-    ll.sll_protocol = ETH_P_IP.to_be();
-    ll.sll_ifindex = ifindex as i32;
-    if let Some(mac) = dest {
-        ll.sll_halen = 6;
-        ll.sll_addr[..6].copy_from_slice(&mac);
-    }
-    let len = std::mem::size_of::<libc::sockaddr_ll>() as libc::socklen_t;
-    // SAFETY: the storage holds an initialised sockaddr_ll of `len` bytes.
-    unsafe { SockAddr::new(storage, len) }
-}
-
 impl PacketSocket {
     /// Opens the socket on interface `ifindex` of the calling thread's namespace. The filter is
     /// attached before the socket is bound, so nothing else is ever queued on it.
@@ -66,7 +49,7 @@ impl PacketSocket {
         // Protocol 0: receives nothing until bound below.
         let sock = Socket::new(Domain::PACKET, Type::DGRAM, None)?;
         sock.attach_filter(&dhcp_client_filter())?;
-        sock.bind(&link_addr(ifindex, None))?;
+        sock.bind(&link_addr(ifindex, ETH_P_IP, None))?;
         sock.set_nonblocking(true)?;
         Ok(PacketSocket {
             sock,
@@ -87,7 +70,7 @@ impl PacketSocket {
             payload,
         );
         self.sock
-            .send_to(&packet, &link_addr(self.ifindex, Some([0xff; 6])))?;
+            .send_to(&packet, &link_addr(self.ifindex, ETH_P_IP, Some([0xff; 6])))?;
         Ok(())
     }
 
@@ -126,13 +109,6 @@ impl AsRawFd for PacketSocket {
     fn as_raw_fd(&self) -> std::os::fd::RawFd {
         self.sock.as_raw_fd()
     }
-}
-
-#[allow(unsafe_code)]
-fn as_uninit(buf: &mut [u8]) -> &mut [MaybeUninit<u8>] {
-    // SAFETY: MaybeUninit<u8> has the layout of u8, and every initialised byte is a valid
-    // MaybeUninit; the socket only writes bytes into it.
-    unsafe { &mut *(buf as *mut [u8] as *mut [MaybeUninit<u8>]) }
 }
 
 /// The Internet checksum (RFC 1071) of `data`, starting from `sum`.

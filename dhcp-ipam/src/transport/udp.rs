@@ -4,12 +4,12 @@
 //! back to this socket.
 
 use std::io;
-use std::mem::MaybeUninit;
 use std::net::{Ipv4Addr, SocketAddrV4};
 use std::os::fd::{AsFd, BorrowedFd};
 
 use socket2::{Domain, Protocol, SockAddr, Socket, Type};
 
+use super::raw::as_uninit;
 use crate::codec::{CLIENT_PORT, SERVER_PORT};
 
 /// A UDP socket bound to `address`:68 on one interface. Open it in the interface's namespace.
@@ -72,11 +72,4 @@ impl AsFd for UdpSocket {
     fn as_fd(&self) -> BorrowedFd<'_> {
         self.sock.as_fd()
     }
-}
-
-#[allow(unsafe_code)]
-fn as_uninit(buf: &mut [u8]) -> &mut [MaybeUninit<u8>] {
-    // SAFETY: MaybeUninit<u8> has the layout of u8, and the bytes are initialised; the socket
-    // only writes bytes into it.
-    unsafe { &mut *(buf as *mut [u8] as *mut [MaybeUninit<u8>]) }
 }
