@@ -5,7 +5,6 @@
 
 mod client_peers;
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -77,25 +76,7 @@ fn conf(socket: &Path, timeout: u64) -> String {
 }
 
 fn plugin(command: &str, netns: &Path, stdin: &str) -> Output {
-    let mut child = Command::new(BIN)
-        .env_clear()
-        .env("CNI_COMMAND", command)
-        .env("CNI_CONTAINERID", "ctr-0123456789abcdef")
-        .env("CNI_NETNS", netns)
-        .env("CNI_IFNAME", POD_IF)
-        .env("CNI_PATH", "/usr/lib/cni")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(stdin.as_bytes())
-        .unwrap();
-    child.wait_with_output().unwrap()
+    client_peers::run_plugin(command, "ctr-0123456789abcdef", netns, POD_IF, stdin)
 }
 
 fn text(o: &Output) -> String {

@@ -4,7 +4,6 @@
 
 mod client_peers;
 
-use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -16,25 +15,7 @@ use testbed::ChildGuard;
 const BIN: &str = env!("CARGO_BIN_EXE_rdma-dhcp");
 
 fn plugin(command: &str, netns: &Path, stdin: &str) -> Output {
-    let mut child = Command::new(BIN)
-        .env_clear()
-        .env("CNI_COMMAND", command)
-        .env("CNI_CONTAINERID", "dnsmasq-pod")
-        .env("CNI_NETNS", netns)
-        .env("CNI_IFNAME", POD_IF)
-        .env("CNI_PATH", "/usr/lib/cni")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(stdin.as_bytes())
-        .unwrap();
-    child.wait_with_output().unwrap()
+    client_peers::run_plugin(command, "dnsmasq-pod", netns, POD_IF, stdin)
 }
 
 #[test]

@@ -3,7 +3,8 @@
 //! against ISC dhcpd; every ADD succeeds with a distinct address, every DEL's RELEASE reaches
 //! dhcpd. Needs root and dhcpd; skips (or fails with RDMA_SRIOV_REQUIRE_PEERS=1) without them.
 
-use std::io::Write;
+mod client_peers;
+
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -15,25 +16,7 @@ const BIN: &str = env!("CARGO_BIN_EXE_rdma-dhcp");
 const PODS: usize = 32;
 
 fn plugin(command: &str, cid: &str, netns: &Path, stdin: &str) -> std::process::Child {
-    let mut child = Command::new(BIN)
-        .env_clear()
-        .env("CNI_COMMAND", command)
-        .env("CNI_CONTAINERID", cid)
-        .env("CNI_NETNS", netns)
-        .env("CNI_IFNAME", "net1")
-        .env("CNI_PATH", "/usr/lib/cni")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(stdin.as_bytes())
-        .unwrap();
-    child
+    client_peers::spawn_plugin(command, cid, netns, "net1", stdin)
 }
 
 #[test]

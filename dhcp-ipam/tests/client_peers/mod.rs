@@ -3,8 +3,9 @@
 
 #![allow(dead_code)]
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
+use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use testbed::{ChildGuard, Need, Netns};
@@ -236,4 +237,47 @@ impl Bed {
 
 pub fn path_of(p: &Path) -> String {
     p.display().to_string()
+}
+
+/// Starts the `rdma-dhcp` plugin binary as a runtime would: a clean environment with the CNI
+/// variables, the configuration on stdin.
+pub fn spawn_plugin(
+    command: &str,
+    container_id: &str,
+    netns: &Path,
+    ifname: &str,
+    stdin: &str,
+) -> Child {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_rdma-dhcp"))
+        .env_clear()
+        .env("CNI_COMMAND", command)
+        .env("CNI_CONTAINERID", container_id)
+        .env("CNI_NETNS", netns)
+        .env("CNI_IFNAME", ifname)
+        .env("CNI_PATH", "/usr/lib/cni")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start rdma-dhcp");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(stdin.as_bytes())
+        .expect("write stdin");
+    child
+}
+
+/// [`spawn_plugin`] and wait for its output.
+pub fn run_plugin(
+    command: &str,
+    container_id: &str,
+    netns: &Path,
+    ifname: &str,
+    stdin: &str,
+) -> Output {
+    spawn_plugin(command, container_id, netns, ifname, stdin)
+        .wait_with_output()
+        .expect("wait for rdma-dhcp")
 }
