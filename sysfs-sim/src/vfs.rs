@@ -63,41 +63,40 @@ pub enum Node {
     Link(PathBuf),
 }
 
-/// A directory: entries by name and namespace tag.
+/// A directory: entries by name, each name with one node per namespace tag (usually one,
+/// [`ALL_NS`]; `/sys/devices/virtual/net/lo` has one per namespace).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Dir {
-    entries: BTreeMap<(String, NsId), Node>,
+    entries: BTreeMap<String, Vec<(NsId, Node)>>,
 }
 
 impl Dir {
     fn get(&self, name: &str, ns: NsId) -> Option<&Node> {
-        self.entries
-            .get(&(name.to_string(), ns))
-            .or_else(|| self.entries.get(&(name.to_string(), ALL_NS)))
-    }
-
-    fn get_mut_tagged(&mut self, name: &str, tag: NsId) -> Option<&mut Node> {
-        self.entries.get_mut(&(name.to_string(), tag))
+        let tagged = self.entries.get(name)?;
+        tagged
+            .iter()
+            .find(|(tag, _)| *tag == ns)
+            .or_else(|| tagged.iter().find(|(tag, _)| *tag == ALL_NS))
+            .map(|(_, node)| node)
     }
 
     /// Names visible in `ns`, sorted.
     pub fn names(&self, ns: NsId) -> Vec<String> {
-        let mut names: Vec<String> = self
-            .entries
-            .keys()
-            .filter(|(_, tag)| *tag == ALL_NS || *tag == ns)
+        self.entries
+            .iter()
+            .filter(|(_, tagged)| tagged.iter().any(|(tag, _)| *tag == ALL_NS || *tag == ns))
             .map(|(name, _)| name.clone())
-            .collect();
-        names.dedup();
-        names
+            .collect()
     }
 
     /// Entries visible in `ns`, with their nodes.
     pub fn visible(&self, ns: NsId) -> impl Iterator<Item = (&str, &Node)> {
-        self.entries
-            .iter()
-            .filter(move |((_, tag), _)| *tag == ALL_NS || *tag == ns)
-            .map(|((name, _), node)| (name.as_str(), node))
+        self.entries.iter().flat_map(move |(name, tagged)| {
+            tagged
+                .iter()
+                .filter(move |(tag, _)| *tag == ALL_NS || *tag == ns)
+                .map(move |(_, node)| (name.as_str(), node))
+        })
     }
 }
 
@@ -149,15 +148,18 @@ impl Vfs {
         let Some(name) = comps.pop() else { return };
         let mut dir = &mut self.root;
         for comp in comps {
-            let key = if dir.entries.contains_key(&(comp.clone(), tag)) {
-                (comp, tag)
-            } else {
-                (comp, ALL_NS)
+            let tagged = dir.entries.entry(comp).or_default();
+            let at = match tagged.iter().position(|(t, _)| *t == tag) {
+                Some(i) => i,
+                None => match tagged.iter().position(|(t, _)| *t == ALL_NS) {
+                    Some(i) => i,
+                    None => {
+                        tagged.push((ALL_NS, Node::Dir(Dir::default())));
+                        tagged.len() - 1
+                    }
+                },
             };
-            let entry = dir
-                .entries
-                .entry(key)
-                .or_insert_with(|| Node::Dir(Dir::default()));
+            let entry = &mut tagged[at].1;
             if !matches!(entry, Node::Dir(_)) {
                 *entry = Node::Dir(Dir::default());
             }
@@ -166,7 +168,11 @@ impl Vfs {
             };
             dir = d;
         }
-        dir.entries.insert((name, tag), node);
+        let tagged = dir.entries.entry(name).or_default();
+        match tagged.iter_mut().find(|(t, _)| *t == tag) {
+            Some(slot) => slot.1 = node,
+            None => tagged.push((tag, node)),
+        }
     }
 
     /// Inserts an attribute file.
@@ -261,32 +267,6 @@ impl Vfs {
     pub fn lookup(&self, path: &Path, ns: NsId, follow_last: bool) -> std::io::Result<&Node> {
         let comps = self.resolve(path, ns, follow_last)?;
         self.get(&comps, ns).ok_or_else(|| errno(libc::ENOENT))
-    }
-
-    /// Mutable access to a file found by exact canonical path in `ns` (for tests of the tree).
-    pub fn file_mut(&mut self, comps: &[String], ns: NsId) -> Option<&mut File> {
-        let (last, parents) = comps.split_last()?;
-        let mut dir = &mut self.root;
-        for comp in parents {
-            let tag = if dir.entries.contains_key(&(comp.clone(), ns)) {
-                ns
-            } else {
-                ALL_NS
-            };
-            dir = match dir.get_mut_tagged(comp, tag)? {
-                Node::Dir(d) => d,
-                _ => return None,
-            };
-        }
-        let tag = if dir.entries.contains_key(&(last.clone(), ns)) {
-            ns
-        } else {
-            ALL_NS
-        };
-        match dir.get_mut_tagged(last, tag)? {
-            Node::File(f) => Some(f),
-            _ => None,
-        }
     }
 }
 
