@@ -41,6 +41,38 @@ pub fn peers_required() -> bool {
         .any(|k| std::env::var(k).map(|v| v == "1").unwrap_or(false))
 }
 
+/// The path of the function this macro is written in (`crate::module::test_name`), known at
+/// compile time, so a message names the test it comes from even after a rename.
+#[macro_export]
+macro_rules! function_path {
+    () => {{
+        fn marker() {}
+        fn name_of<T>(_: T) -> &'static str {
+            ::std::any::type_name::<T>()
+        }
+        let name = name_of(marker);
+        name.strip_suffix("::marker").unwrap_or(name)
+    }};
+}
+
+/// [`require`] with the calling test's own name: `if !testbed::require!(Need::Root) { return; }`.
+///
+/// ```
+/// fn doc_example() {
+///     if !testbed::require!(testbed::Need::Program("sh")) {
+///         return;
+///     }
+///     // ... the test body
+/// }
+/// doc_example();
+/// ```
+#[macro_export]
+macro_rules! require {
+    ($($need:expr),+ $(,)?) => {
+        $crate::require($crate::function_path!(), &[$($need),+])
+    };
+}
+
 /// Checks every need. Returns true when all are met. Otherwise prints
 /// `SKIP <test>: <reason>` straight to the process's stderr (visible even when the test harness
 /// captures output) and returns false, or panics with the reason when [`peers_required`].
