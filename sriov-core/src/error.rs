@@ -131,16 +131,9 @@ pub enum Error {
         /// The value written.
         value: String,
     },
-    /// Reading or writing the allocation ledger failed.
-    #[error("ledger {}: {op}: {source}", path.display())]
-    Ledger {
-        /// The ledger file (or its lock or temporary file).
-        path: PathBuf,
-        /// What was being done.
-        op: &'static str,
-        /// The error.
-        source: io::Error,
-    },
+    /// Reading, writing or locking the allocation ledger failed.
+    #[error("ledger: {0}")]
+    Ledger(#[from] state_files::Error),
     /// The ledger file does not hold a valid ledger.
     #[error("ledger {}: corrupt: {detail}", path.display())]
     LedgerCorrupt {
@@ -148,14 +141,6 @@ pub enum Error {
         path: PathBuf,
         /// What is wrong.
         detail: String,
-    },
-    /// A crash injected into a ledger write (tests and fault drills only).
-    #[error("ledger {}: injected crash at {point:?}", path.display())]
-    InjectedCrash {
-        /// The ledger file.
-        path: PathBuf,
-        /// Where the write stopped.
-        point: crate::ledger::CrashPoint,
     },
     /// The same VF appears twice in a pool's inventory.
     #[error("VF {pci} listed twice in the pool inventory")]

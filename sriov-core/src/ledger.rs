@@ -2,19 +2,17 @@
 //! per node that several processes (the device plugin, the CNI plugin) share.
 //!
 //! Every change is a transaction under an exclusive `flock` on `<ledger>.lock`: reload the file
-//! if another process changed it, apply the change in memory, write the whole ledger to
-//! `<ledger>.tmp`, `fsync` it, `rename` it over the ledger and `fsync` the directory. A crash at
+//! if another process changed it, apply the change in memory, and replace the whole ledger with
+//! [`state_files::write_atomic`] (temporary file, `fsync`, `rename`, `fsync` of the directory). A crash at
 //! any point leaves either the old or the new ledger, never a torn one, so nothing is lost and
 //! no VF is ever handed out twice. A caller only learns of an allocation after it is durable;
 //! a crash after the rename but before the reply is healed by idempotent allocation (the same
 //! owner asking again gets the same VF).
 
-use std::fs::{self, File, OpenOptions};
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use nix::fcntl::{Flock, FlockArg};
 use serde::{Deserialize, Serialize};
+use state_files::FileLock;
 
 use crate::PciAddress;
 use crate::error::{Error, Result};
@@ -22,19 +20,6 @@ use crate::pool::{Allocation, Owner, PoolVf, SavedVfState, Selector, VfPool};
 
 const FORMAT: &str = "rdma-sriov/vf-ledger";
 const VERSION: u32 = 1;
-
-/// Where a ledger write stops when a crash is injected (fault drills and tests).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum CrashPoint {
-    /// Before anything is written.
-    BeforeTempWrite,
-    /// Half of the new ledger is in the temporary file.
-    MidTempWrite,
-    /// The temporary file is complete and synced, not yet renamed.
-    BeforeRename,
-    /// The rename happened; the caller was not told.
-    AfterRename,
-}
 
 /// The ledger as stored.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -58,26 +43,19 @@ impl LedgerState {
     }
 }
 
-/// The ledger file and its lock.
+/// The ledger file and its lock file (`<ledger>.lock`), kept with
+/// [`state_files`]: private (`0600` in a `0700` directory), never read through a link or from a
+/// file another user could have written, replaced atomically.
 #[derive(Debug)]
 pub struct LedgerFile {
     path: PathBuf,
-    crash: Option<CrashPoint>,
-}
-
-/// An exclusive lock on a ledger, released when dropped.
-#[derive(Debug)]
-pub struct LedgerLock {
-    _lock: Flock<File>,
 }
 
 impl LedgerFile {
-    /// The ledger at `path` (created on the first write).
+    /// The ledger at `path` (created on the first write). Its directory is created `0700` when
+    /// missing.
     pub fn new(path: impl Into<PathBuf>) -> Self {
-        LedgerFile {
-            path: path.into(),
-            crash: None,
-        }
+        LedgerFile { path: path.into() }
     }
 
     /// The ledger's path.
@@ -85,57 +63,26 @@ impl LedgerFile {
         &self.path
     }
 
-    fn sibling(&self, suffix: &str) -> PathBuf {
-        let mut name = self
-            .path
-            .file_name()
-            .map(|n| n.to_os_string())
-            .unwrap_or_default();
-        name.push(suffix);
-        self.path.with_file_name(name)
+    fn lock_path(&self) -> PathBuf {
+        let mut name = self.path.as_os_str().to_owned();
+        name.push(".lock");
+        PathBuf::from(name)
     }
 
-    fn io_err(&self, path: PathBuf, op: &'static str) -> impl FnOnce(std::io::Error) -> Error {
-        move |source| Error::Ledger { path, op, source }
-    }
-
-    /// Makes the next write stop at `point` and fail with [`Error::InjectedCrash`], leaving the
-    /// files as a crash there would. For fault drills and tests.
-    pub fn inject_crash(&mut self, point: Option<CrashPoint>) {
-        self.crash = point;
-    }
-
-    /// Takes the exclusive lock (blocks until other processes release it).
-    pub fn lock(&self) -> Result<LedgerLock> {
-        let lock_path = self.sibling(".lock");
-        let file = OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&lock_path)
-            .map_err(self.io_err(lock_path.clone(), "open lock"))?;
-        let lock =
-            Flock::lock(file, FlockArg::LockExclusive).map_err(|(_, errno)| Error::Ledger {
-                path: lock_path,
-                op: "flock",
-                source: errno.into(),
-            })?;
-        Ok(LedgerLock { _lock: lock })
+    /// Takes the exclusive lock (blocks until other processes release it), creating the
+    /// ledger's directory first when missing.
+    pub fn lock(&self) -> Result<FileLock> {
+        if let Some(dir) = self.path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            state_files::create_private_dir(dir)?;
+        }
+        Ok(FileLock::exclusive(&self.lock_path())?)
     }
 
     /// Reads the ledger; `None` when there is none yet. A leftover temporary file from a crash
     /// is ignored (it never replaced the ledger).
     pub fn load(&self) -> Result<Option<LedgerState>> {
-        let text = match fs::read(&self.path) {
-            Ok(text) => text,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(source) => {
-                return Err(Error::Ledger {
-                    path: self.path.clone(),
-                    op: "read",
-                    source,
-                });
-            }
+        let Some(text) = state_files::read(&self.path)? else {
+            return Ok(None);
         };
         let corrupt = |detail: String| Error::LedgerCorrupt {
             path: self.path.clone(),
@@ -154,43 +101,11 @@ impl LedgerFile {
 
     /// Atomically replaces the ledger with `state`.
     pub fn store(&self, state: &LedgerState) -> Result<()> {
-        let crash = |point| Error::InjectedCrash {
-            path: self.path.clone(),
-            point,
-        };
-        if self.crash == Some(CrashPoint::BeforeTempWrite) {
-            return Err(crash(CrashPoint::BeforeTempWrite));
-        }
         let bytes = serde_json::to_vec_pretty(state).map_err(|e| Error::LedgerCorrupt {
             path: self.path.clone(),
             detail: format!("cannot encode: {e}"),
         })?;
-        let tmp = self.sibling(".tmp");
-        let mut file =
-            File::create(&tmp).map_err(self.io_err(tmp.clone(), "create temporary file"))?;
-        if self.crash == Some(CrashPoint::MidTempWrite) {
-            let _ = file.write_all(&bytes[..bytes.len() / 2]);
-            return Err(crash(CrashPoint::MidTempWrite));
-        }
-        file.write_all(&bytes)
-            .map_err(self.io_err(tmp.clone(), "write temporary file"))?;
-        file.sync_all()
-            .map_err(self.io_err(tmp.clone(), "fsync temporary file"))?;
-        drop(file);
-        if self.crash == Some(CrashPoint::BeforeRename) {
-            return Err(crash(CrashPoint::BeforeRename));
-        }
-        fs::rename(&tmp, &self.path)
-            .map_err(self.io_err(self.path.clone(), "rename temporary file over ledger"))?;
-        if let Some(dir) = self.path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            File::open(dir)
-                .and_then(|d| d.sync_all())
-                .map_err(self.io_err(dir.to_path_buf(), "fsync ledger directory"))?;
-        }
-        if self.crash == Some(CrashPoint::AfterRename) {
-            return Err(crash(CrashPoint::AfterRename));
-        }
-        Ok(())
+        Ok(state_files::write_atomic(&self.path, &bytes)?)
     }
 }
 
@@ -267,9 +182,9 @@ impl PersistentPool {
         &self.orphans
     }
 
-    /// The ledger file, for fault injection.
-    pub fn ledger_mut(&mut self) -> &mut LedgerFile {
-        &mut self.ledger
+    /// The ledger file.
+    pub fn ledger(&self) -> &LedgerFile {
+        &self.ledger
     }
 
     /// Runs `change` on the pool under the ledger lock and makes it durable. On any error the

@@ -7,9 +7,10 @@
 use std::collections::BTreeMap;
 
 use proptest::prelude::*;
-use sriov_core::ledger::{CrashPoint, PersistentPool};
+use sriov_core::ledger::PersistentPool;
 use sriov_core::pool::{Owner, PoolVf, Selector};
 use sriov_core::{Error, PciAddress};
+use state_files::fault::{CrashPoint, arm_crash, disarm};
 
 fn inventory() -> Vec<PoolVf> {
     let pf0: PciAddress = "0000:3b:00.0".parse().unwrap();
@@ -186,15 +187,17 @@ proptest! {
                     if release != held.is_some() {
                         continue;
                     }
-                    handles[handle].ledger_mut().inject_crash(Some(point));
+                    arm_crash(&path, point);
                     let result = match held {
                         Some(pci) => handles[handle].release(pci, &who).map(|_| ()),
                         None => handles[handle].allocate(selector(&sel, &inv), &who).map(|_| ()),
                     };
-                    // the process dies: reopen from disk
+                    // the process dies (a crash armed for a write that never came dies with it):
+                    // reopen from disk
+                    disarm(&path);
                     handles[handle] = PersistentPool::open(inv.clone(), &path).unwrap();
                     match result {
-                        Err(Error::InjectedCrash { .. }) => {}
+                        Err(Error::Ledger(state_files::Error::InjectedCrash { .. })) => {}
                         Err(Error::NoFreeVf { .. }) | Err(Error::OwnedByOther { .. }) => continue,
                         other => return Err(TestCaseError::fail(format!("crash at {point:?}: {other:?}"))),
                     }
@@ -240,8 +243,7 @@ fn a_torn_temporary_file_is_ignored_and_a_corrupt_ledger_is_refused() {
     let path = dir.path().join("vf-ledger.json");
     let mut pool = PersistentPool::open(inv.clone(), &path).unwrap();
     let a = pool.allocate(Selector::Any, &owner(1)).unwrap();
-    pool.ledger_mut()
-        .inject_crash(Some(CrashPoint::MidTempWrite));
+    arm_crash(&path, CrashPoint::MidTempWrite);
     assert!(pool.allocate(Selector::Any, &owner(2)).is_err());
     assert!(
         dir.path().join("vf-ledger.json.tmp").exists(),
