@@ -1,7 +1,6 @@
 //! The crate's error type: every variant names the operation and the path, device or input it
 //! failed on.
 
-use std::io;
 use std::path::PathBuf;
 
 use sriov_core::PciAddress;
@@ -44,16 +43,10 @@ pub enum Error {
         /// The device.
         device: String,
     },
-    /// An RDMA netlink operation failed.
-    #[error("{op} {target}: {source}")]
-    RdmaOp {
-        /// The operation, e.g. `move RDMA device`.
-        op: &'static str,
-        /// What it was applied to.
-        target: String,
-        /// The error, with the kernel's errno.
-        source: io::Error,
-    },
+    /// An RDMA netlink call (or its simulation) failed; the error names the operation and the
+    /// device.
+    #[error(transparent)]
+    Host(#[from] sriov_core::HostError),
     /// The resource configuration is not valid JSON of the expected shape.
     #[error("resource configuration: {source}")]
     ConfigJson {

@@ -2,19 +2,14 @@
 //! the mode must be `exclusive`, the VF must have exactly one RDMA device, and the device is
 //! moved from the namespace that sees it.
 
-use sriov_core::{Netns, PciAddress, RdmaNetnsMode, RdmaOps, Sysfs};
+use sriov_core::{Named, Netns, PciAddress, RdmaNetnsMode, RdmaOps, Sysfs};
 
 use crate::device::device_of_function;
 use crate::error::{Error, Result};
 
 /// Checks that the RDMA netns mode is `exclusive` (moves are refused in `shared` mode).
 pub fn require_exclusive(ops: &dyn RdmaOps, device: &str) -> Result<()> {
-    let mode = ops.netns_mode().map_err(|source| Error::RdmaOp {
-        op: "read RDMA netns mode",
-        target: "system".into(),
-        source,
-    })?;
-    match mode {
+    match Named(ops).netns_mode()? {
         RdmaNetnsMode::Exclusive => Ok(()),
         RdmaNetnsMode::Shared => Err(Error::SharedNetnsMode {
             device: device.to_string(),
@@ -25,12 +20,7 @@ pub fn require_exclusive(ops: &dyn RdmaOps, device: &str) -> Result<()> {
 /// Moves RDMA device `ibdev` from `from` to `to`, after checking the mode.
 pub fn move_device(ops: &dyn RdmaOps, ibdev: &str, from: &Netns, to: &Netns) -> Result<()> {
     require_exclusive(ops, ibdev)?;
-    ops.move_device(from, ibdev, to)
-        .map_err(|source| Error::RdmaOp {
-            op: "move RDMA device",
-            target: format!("{ibdev} from {from} to {to}"),
-            source,
-        })
+    Ok(Named(ops).move_device(from, ibdev, to)?)
 }
 
 /// Moves the one RDMA device of PCI function `pci` (found in `fs`, the sysfs view of `from`)

@@ -186,16 +186,10 @@ pub enum Error {
         /// The request.
         selector: String,
     },
-    /// A netlink (or simulated netlink) operation failed.
-    #[error("{op} {target}: {source}")]
-    NetOp {
-        /// The operation, e.g. `set VF MAC`.
-        op: &'static str,
-        /// What it was applied to, e.g. `ens2f0 vf 3`.
-        target: String,
-        /// The error, with the kernel's errno.
-        source: io::Error,
-    },
+    /// A host-trait call (netlink, RDMA netlink, or their simulation) failed; the error names
+    /// the operation, its value and its target.
+    #[error(transparent)]
+    Host(#[from] crate::HostError),
 }
 
 /// `Result` with this crate's [`Error`].

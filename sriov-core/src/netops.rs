@@ -138,3 +138,70 @@ pub trait NetOps: Send + Sync {
     /// Sets transmit rate limits.
     fn set_vf_rate(&self, pf: &str, vf: u32, rate: TxRate) -> io::Result<()>;
 }
+
+/// Forwards every call, so `&backend`, `Arc<backend>` and `Box<dyn NetOps>` are backends too.
+macro_rules! forward_net_ops {
+    ($($ty:ty),+) => {$(
+        impl<T: NetOps + ?Sized> NetOps for $ty {
+            fn links(&self, ns: &Netns) -> io::Result<Vec<LinkInfo>> {
+                (**self).links(ns)
+            }
+            fn link(&self, ns: &Netns, name: &str) -> io::Result<LinkInfo> {
+                (**self).link(ns, name)
+            }
+            fn rename_link(&self, ns: &Netns, name: &str, new_name: &str) -> io::Result<()> {
+                (**self).rename_link(ns, name, new_name)
+            }
+            fn set_link_mac(&self, ns: &Netns, name: &str, mac: MacAddress) -> io::Result<()> {
+                (**self).set_link_mac(ns, name, mac)
+            }
+            fn set_link_mtu(&self, ns: &Netns, name: &str, mtu: u32) -> io::Result<()> {
+                (**self).set_link_mtu(ns, name, mtu)
+            }
+            fn set_link_up(&self, ns: &Netns, name: &str, up: bool) -> io::Result<()> {
+                (**self).set_link_up(ns, name, up)
+            }
+            fn move_link(&self, ns: &Netns, name: &str, target: &Netns) -> io::Result<()> {
+                (**self).move_link(ns, name, target)
+            }
+            fn addresses(&self, ns: &Netns, name: &str) -> io::Result<Vec<IpPrefix>> {
+                (**self).addresses(ns, name)
+            }
+            fn add_address(&self, ns: &Netns, name: &str, addr: IpPrefix) -> io::Result<()> {
+                (**self).add_address(ns, name, addr)
+            }
+            fn del_address(&self, ns: &Netns, name: &str, addr: IpPrefix) -> io::Result<()> {
+                (**self).del_address(ns, name, addr)
+            }
+            fn routes(&self, ns: &Netns) -> io::Result<Vec<Route>> {
+                (**self).routes(ns)
+            }
+            fn add_route(&self, ns: &Netns, route: &Route) -> io::Result<()> {
+                (**self).add_route(ns, route)
+            }
+            fn vfs(&self, pf: &str) -> io::Result<Vec<VfInfo>> {
+                (**self).vfs(pf)
+            }
+            fn set_vf_mac(&self, pf: &str, vf: u32, mac: MacAddress) -> io::Result<()> {
+                (**self).set_vf_mac(pf, vf, mac)
+            }
+            fn set_vf_vlan(&self, pf: &str, vf: u32, vlan: VlanConfig) -> io::Result<()> {
+                (**self).set_vf_vlan(pf, vf, vlan)
+            }
+            fn set_vf_spoofchk(&self, pf: &str, vf: u32, on: bool) -> io::Result<()> {
+                (**self).set_vf_spoofchk(pf, vf, on)
+            }
+            fn set_vf_trust(&self, pf: &str, vf: u32, on: bool) -> io::Result<()> {
+                (**self).set_vf_trust(pf, vf, on)
+            }
+            fn set_vf_link_state(&self, pf: &str, vf: u32, state: LinkState) -> io::Result<()> {
+                (**self).set_vf_link_state(pf, vf, state)
+            }
+            fn set_vf_rate(&self, pf: &str, vf: u32, rate: TxRate) -> io::Result<()> {
+                (**self).set_vf_rate(pf, vf, rate)
+            }
+        }
+    )+};
+}
+
+forward_net_ops!(&T, std::sync::Arc<T>, Box<T>);

@@ -77,20 +77,27 @@ pub trait RdmaOps: Send + Sync {
     fn move_device(&self, from: &Netns, ibdev: &str, to: &Netns) -> io::Result<()>;
 }
 
-impl<T: RdmaOps + ?Sized> RdmaOps for &T {
-    fn netns_mode(&self) -> io::Result<RdmaNetnsMode> {
-        (**self).netns_mode()
-    }
-    fn set_netns_mode(&self, mode: RdmaNetnsMode) -> io::Result<()> {
-        (**self).set_netns_mode(mode)
-    }
-    fn devices(&self, ns: &Netns) -> io::Result<Vec<String>> {
-        (**self).devices(ns)
-    }
-    fn move_device(&self, from: &Netns, ibdev: &str, to: &Netns) -> io::Result<()> {
-        (**self).move_device(from, ibdev, to)
-    }
+/// Forwards every call, so `&backend`, `Arc<backend>` and `Box<dyn RdmaOps>` are backends too.
+macro_rules! forward_rdma_ops {
+    ($($ty:ty),+) => {$(
+        impl<T: RdmaOps + ?Sized> RdmaOps for $ty {
+            fn netns_mode(&self) -> io::Result<RdmaNetnsMode> {
+                (**self).netns_mode()
+            }
+            fn set_netns_mode(&self, mode: RdmaNetnsMode) -> io::Result<()> {
+                (**self).set_netns_mode(mode)
+            }
+            fn devices(&self, ns: &Netns) -> io::Result<Vec<String>> {
+                (**self).devices(ns)
+            }
+            fn move_device(&self, from: &Netns, ibdev: &str, to: &Netns) -> io::Result<()> {
+                (**self).move_device(from, ibdev, to)
+            }
+        }
+    )+};
 }
+
+forward_rdma_ops!(&T, std::sync::Arc<T>, Box<T>);
 
 #[cfg(test)]
 mod tests {

@@ -13,8 +13,8 @@ use rdma_dev::resource::{Inventory, ResourceConfig, device_health, select_resour
 use sriov_core::ledger::PersistentPool;
 use sriov_core::pool::{Owner, SavedVfState, Selector, VfPool};
 use sriov_core::{
-    NetOps, Netns, PhysicalFunction, RdmaNetnsMode, RdmaOps, VfConfig, VlanConfig, VlanProto,
-    discover,
+    Named, NetOps, Netns, PhysicalFunction, RdmaNetnsMode, RdmaOps, VfConfig, VlanConfig,
+    VlanProto, discover,
 };
 
 use super::CmdError;
@@ -54,15 +54,13 @@ const SEED_CONFIG: &str = r#"{"mode":"sriov","pfNetdevices":["ens2f0"]}"#;
 pub fn run(args: SimulateArgs) -> Result<(), CmdError> {
     let host = sysfs_sim::preset("reference", args.seed)?;
     let fs = host.sysfs();
-    let net = host.net_ops();
-    let rdma = host.rdma_ops();
+    let net = Named(host.net_ops());
+    let rdma = Named(host.rdma_ops());
     // the node's setup: uplinks up, and RDMA devices movable into pods (before any pod exists)
     for pf in ["ens2f0", "ens2f1"] {
-        net.set_link_up(&Netns::Host, pf, true)
-            .map_err(ctx(format!("set {pf} up")))?;
+        net.set_link_up(&Netns::Host, pf, true)?;
     }
-    rdma.set_netns_mode(RdmaNetnsMode::Exclusive)
-        .map_err(ctx("rdma system set netns exclusive".into()))?;
+    rdma.set_netns_mode(RdmaNetnsMode::Exclusive)?;
 
     println!(
         "== worker node (simulated): one dual-port ConnectX-5, device plugin config {{\"mode\":\"sriov\",\"pfNetdevices\":[\"ens2f0\"]}}"
@@ -117,7 +115,7 @@ pub fn run(args: SimulateArgs) -> Result<(), CmdError> {
         let owner = Owner::new(format!("pod-{i}/net1"));
         let vf = pool.allocate(Selector::Pf(pf0.pci), &owner)?;
         let given = resource.allocate(&[vf.to_string().as_str()])?;
-        let att = attach(&net, &rdma, &fs, &pf0, &mut pool, pod, owner, vf, i)?;
+        let att = attach(&net.0, &rdma.0, &fs, &pf0, &mut pool, pod, owner, vf, i)?;
         println!(
             "   pod-{i}: net1 = VF {} (host name {}), RDMA device {}",
             att.vf,
@@ -153,8 +151,8 @@ pub fn run(args: SimulateArgs) -> Result<(), CmdError> {
 
     println!("\n== CNI DEL for every pod");
     for att in attached {
-        rdma_dev::move_device(&rdma, &att.rdma_device, &att.pod, &Netns::Host)?;
-        detach(&net, &mut pool, &att)?;
+        rdma_dev::move_device(&rdma.0, &att.rdma_device, &att.pod, &Netns::Host)?;
+        detach(&net.0, &mut pool, &att)?;
         host.del_netns(&att.pod)
             .map_err(ctx(format!("delete {}", att.pod)))?;
         println!("   {}: VF {} restored and released", att.pod, att.vf);
@@ -202,6 +200,7 @@ fn attach(
     vf: sriov_core::PciAddress,
     i: u32,
 ) -> Result<Attachment, CmdError> {
+    let net = Named(net);
     let pf_name = pf.netdev.clone().ok_or("PF has no netdev")?;
     let vf_info = pf.vfs.iter().find(|v| v.pci == vf).ok_or("VF vanished")?;
     let host_name = vf_info
@@ -237,8 +236,7 @@ fn attach(
     net.set_vf_spoofchk(&pf_name, vf_info.index, true)?;
     net.set_vf_trust(&pf_name, vf_info.index, false)?;
     net.set_link_up(&Netns::Host, &host_name, false)?;
-    net.move_link(&Netns::Host, &host_name, &pod)
-        .map_err(ctx(format!("move {host_name} to {pod}")))?;
+    net.move_link(&Netns::Host, &host_name, &pod)?;
     net.rename_link(&pod, &host_name, "net1")?;
     let mac = sriov_core::MacAddress([0x02, 0, 0, 0, 0x11, i as u8]);
     net.set_link_mac(&pod, "net1", mac)?;
@@ -255,6 +253,7 @@ fn attach(
 }
 
 fn detach(net: &dyn NetOps, pool: &mut PersistentPool, att: &Attachment) -> Result<(), CmdError> {
+    let net = Named(net);
     let s = &att.saved;
     let host_name = s.host_ifname.clone().ok_or("no saved host name")?;
     net.set_link_up(&att.pod, "net1", false)?;
