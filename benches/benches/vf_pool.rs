@@ -30,7 +30,7 @@ fn inventory() -> Vec<PoolVf> {
 fn half_full(inv: &[PoolVf]) -> VfPool {
     let mut pool = VfPool::new(inv.iter().copied()).unwrap();
     for (i, vf) in inv.iter().enumerate().filter(|(i, _)| i % 2 == 0) {
-        pool.allocate(Selector::Pci(vf.pci), &Owner::new(format!("held-{i}/net1")))
+        pool.allocate(Selector::Pci(vf.pci), &Owner::attachment(&format!("held-{i}"), "net1").unwrap())
             .unwrap();
     }
     pool
@@ -38,7 +38,7 @@ fn half_full(inv: &[PoolVf]) -> VfPool {
 
 fn bench(c: &mut Criterion) {
     let inv = inventory();
-    let owner = Owner::new("3f1c9a2e7b0d4c15a9e8f6b2d1c0e4a7/net1");
+    let owner = Owner::attachment("3f1c9a2e7b0d4c15a9e8f6b2d1c0e4a7", "net1").unwrap();
     let mut group = c.benchmark_group("vf_pool/in_memory");
     let selectors = [
         ("any", Selector::Any),

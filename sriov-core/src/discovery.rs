@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use crate::attr::{self, link_basename, link_pci, list_optional, read_optional_with, read_with};
 use crate::error::{Error, Result};
 use crate::sysfs::{EntryKind, Sysfs, paths};
-use crate::{PciAddress, PhysicalFunction, VirtualFunction};
+use crate::{FunctionRole, PciAddress, PhysicalFunction, VirtualFunction};
 
 /// One PCI function found in the tree and the directory to read it from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -160,6 +160,57 @@ pub fn read_pf_at(fs: &dyn Sysfs, pci: PciAddress, dir: &Path) -> Result<Option<
         });
     }
     Ok(Some(pf))
+}
+
+/// A VF found by its PCI address, with its PF.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VfLookup {
+    /// The PF, as [`read_pf`] reads it (with all its VFs).
+    pub pf: PhysicalFunction,
+    /// The VF: its index under the PF, driver and netdev in this namespace's view.
+    pub vf: VirtualFunction,
+}
+
+/// Finds the VF at `pci`: its PF (through its `physfn` link), its index, driver and netdev.
+///
+/// The errors tell the cases apart: no function at that address is [`Error::NoSuchDevice`];
+/// a function that is not a VF (an SR-IOV PF, or a function without SR-IOV) is
+/// [`Error::NotAVf`] with its [`FunctionRole`].
+///
+/// ```
+/// use sriov_core::discovery::lookup_vf;
+/// use sriov_core::{Error, FsSysfs, FunctionRole};
+/// let tmp = tempfile::tempdir().unwrap();
+/// let fs = FsSysfs::new(tmp.path());
+/// let err = lookup_vf(&fs, "0000:3b:00.2".parse().unwrap()).unwrap_err();
+/// assert!(matches!(err, Error::NoSuchDevice { .. }));
+/// // a PF is not a VF
+/// let pf = tmp.path().join("sys/bus/pci/devices/0000:3b:00.0");
+/// std::fs::create_dir_all(&pf).unwrap();
+/// std::fs::write(pf.join("sriov_totalvfs"), "8\n").unwrap();
+/// let err = lookup_vf(&fs, "0000:3b:00.0".parse().unwrap()).unwrap_err();
+/// assert!(matches!(err, Error::NotAVf { role: FunctionRole::PhysicalFunction, .. }));
+/// ```
+pub fn lookup_vf(fs: &dyn Sysfs, pci: PciAddress) -> Result<VfLookup> {
+    let dir = paths::pci_device(&pci);
+    if list_optional(fs, &dir)?.is_none() {
+        return Err(Error::NoSuchDevice { pci });
+    }
+    let Some(pf_pci) = link_pci(fs, &dir.join("physfn"))? else {
+        let role = match read_optional_with(fs, &dir.join("sriov_totalvfs"), attr::parse_u32)? {
+            Some(_) => FunctionRole::PhysicalFunction,
+            None => FunctionRole::PlainFunction,
+        };
+        return Err(Error::NotAVf { pci, role });
+    };
+    let pf = read_pf(fs, pf_pci)?;
+    let vf = pf
+        .vfs
+        .iter()
+        .find(|vf| vf.pci == pci)
+        .cloned()
+        .ok_or(Error::VfNotListedByPf { vf: pci, pf: pf_pci })?;
+    Ok(VfLookup { pf, vf })
 }
 
 fn read_optional_u16(fs: &dyn Sysfs, path: &Path) -> Result<Option<u16>> {

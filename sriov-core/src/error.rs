@@ -26,6 +26,24 @@ pub enum AttrErrorKind {
     Unexpected,
 }
 
+/// What a PCI function that is not a VF is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum FunctionRole {
+    /// An SR-IOV physical function (it has `sriov_totalvfs`).
+    PhysicalFunction,
+    /// A function without SR-IOV.
+    PlainFunction,
+}
+
+impl std::fmt::Display for FunctionRole {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            FunctionRole::PhysicalFunction => "an SR-IOV physical function",
+            FunctionRole::PlainFunction => "a PCI function without SR-IOV",
+        })
+    }
+}
+
 /// Errors of `sriov-core`.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -94,6 +112,29 @@ pub enum Error {
         /// The function.
         pci: PciAddress,
     },
+    /// No PCI function at this address (`/sys/bus/pci/devices/<pci>` is absent).
+    #[error("{pci}: no such PCI device")]
+    NoSuchDevice {
+        /// The address.
+        pci: PciAddress,
+    },
+    /// The function exists but is not a virtual function.
+    #[error("{pci}: not a virtual function but {role}")]
+    NotAVf {
+        /// The function.
+        pci: PciAddress,
+        /// What it is instead.
+        role: FunctionRole,
+    },
+    /// A VF's `physfn` names a PF none of whose `virtfnN` links point back at it (a tree
+    /// changing under the reader, or a damaged capture).
+    #[error("VF {vf}: its PF {pf} does not list it among its enabled VFs")]
+    VfNotListedByPf {
+        /// The VF.
+        vf: PciAddress,
+        /// The PF its `physfn` names.
+        pf: PciAddress,
+    },
     /// More VFs asked for than `sriov_totalvfs` (ERANGE).
     #[error("{pf}: {requested} VFs requested but sriov_totalvfs is {total}")]
     NumVfsOutOfRange {
@@ -152,7 +193,7 @@ pub enum Error {
     #[error("no free VF matches {selector}")]
     NoFreeVf {
         /// The request.
-        selector: String,
+        selector: crate::pool::Selector,
     },
     /// The VF is not in the pool.
     #[error("VF {pci} is not in the pool")]
@@ -167,24 +208,35 @@ pub enum Error {
         pci: PciAddress,
     },
     /// The VF is allocated to someone else.
-    #[error("VF {pci} is allocated to {owner:?}, not to {requester:?}")]
+    #[error("VF {pci} is allocated to {owner}, not to {requester}")]
     OwnedByOther {
         /// The VF.
         pci: PciAddress,
         /// Its owner.
-        owner: String,
+        owner: crate::pool::Owner,
         /// Who asked.
-        requester: String,
+        requester: crate::pool::Owner,
+    },
+    /// An attachment's container ID or interface name is not one a CNI runtime accepts.
+    #[error("invalid attachment {container_id:?}/{ifname:?}: {reason}")]
+    InvalidOwner {
+        /// The container ID given.
+        container_id: String,
+        /// The interface name given.
+        ifname: String,
+        /// The runtime's rule that refuses it.
+        #[source]
+        reason: cni_types::CniError,
     },
     /// The owner already holds a VF that does not match this request.
-    #[error("{owner:?} already holds VF {held}, which does not match {selector}")]
+    #[error("{owner} already holds VF {held}, which does not match {selector}")]
     OwnerHoldsOther {
         /// The owner.
-        owner: String,
+        owner: crate::pool::Owner,
         /// The VF it holds.
         held: PciAddress,
         /// The request.
-        selector: String,
+        selector: crate::pool::Selector,
     },
     /// A host-trait call (netlink, RDMA netlink, or their simulation) failed; the error names
     /// the operation, its value and its target.

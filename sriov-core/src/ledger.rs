@@ -19,7 +19,8 @@ use crate::error::{Error, Result};
 use crate::pool::{Allocation, Owner, PoolVf, SavedVfState, Selector, VfPool};
 
 const FORMAT: &str = "rdma-sriov/vf-ledger";
-const VERSION: u32 = 1;
+/// 2: owners are `{"containerId", "ifname"}` objects (1 had `"<container>/<ifname>"` strings).
+const VERSION: u32 = 2;
 
 /// The ledger as stored.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -120,11 +121,11 @@ impl LedgerFile {
 /// let path = dir.path().join("ledger.json");
 /// let vf = {
 ///     let mut pool = PersistentPool::open(vfs.clone(), &path).unwrap();
-///     pool.allocate(Selector::Any, &Owner::new("pod-a/net1")).unwrap()
+///     pool.allocate(Selector::Any, &Owner::attachment("pod-a", "net1").unwrap()).unwrap()
 /// };
 /// // a restarted process sees the allocation
 /// let pool = PersistentPool::open(vfs, &path).unwrap();
-/// assert_eq!(pool.pool().held_by(&Owner::new("pod-a/net1")).unwrap().pci, vf);
+/// assert_eq!(pool.pool().held_by(&Owner::attachment("pod-a", "net1").unwrap()).unwrap().pci, vf);
 /// ```
 #[derive(Debug)]
 pub struct PersistentPool {

@@ -39,7 +39,7 @@ mod vf_config;
 
 pub use discovery::discover;
 pub use enable::{NumVfsOutcome, ResetPolicy, set_num_vfs};
-pub use error::{AttrErrorKind, Error, Result};
+pub use error::{AttrErrorKind, Error, FunctionRole, Result};
 pub use host_error::{HostError, HostOp, HostTarget, Named};
 pub use mac::{MacAddress, MacAddressError};
 pub use model::{PhysicalFunction, VirtualFunction};

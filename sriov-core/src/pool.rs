@@ -24,44 +24,80 @@ pub struct PoolVf {
     pub numa_node: Option<u32>,
 }
 
-/// Who holds a VF: one attachment, for example `<container id>/<ifname>` or `<pod uid>/<ifname>`.
-/// Cheap to clone.
+/// Who holds a VF: one CNI attachment, the pair (container ID, interface name) that the CNI
+/// specification says identifies it. Cheap to clone.
+///
+/// Stored in the ledger as `{"containerId": .., "ifname": ..}`; shown as `<container>/<ifname>`.
+///
+/// ```
+/// use sriov_core::pool::Owner;
+/// let owner = Owner::attachment("a51debf7e1eb", "net1").unwrap();
+/// assert_eq!(owner.container_id(), "a51debf7e1eb");
+/// assert_eq!(owner.to_string(), "a51debf7e1eb/net1");
+/// // the runtime's own rules: no empty container ID, no interface name the kernel refuses
+/// assert!(Owner::attachment("", "net1").is_err());
+/// assert!(Owner::attachment("a51debf7e1eb", "net/1").is_err());
+/// ```
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct Owner(Arc<str>);
+pub struct Owner(Arc<AttachmentKey>);
+
+#[derive(PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+struct AttachmentKey {
+    #[serde(rename = "containerId")]
+    container_id: String,
+    ifname: String,
+}
 
 impl Owner {
-    /// An owner key.
-    pub fn new(key: impl Into<Arc<str>>) -> Self {
-        Owner(key.into())
+    /// The attachment of interface `ifname` of container `container_id`, both checked as a CNI
+    /// runtime checks them ([`cni_types::validate`]).
+    pub fn attachment(container_id: &str, ifname: &str) -> Result<Self> {
+        let invalid = |reason| Error::InvalidOwner {
+            container_id: container_id.to_string(),
+            ifname: ifname.to_string(),
+            reason,
+        };
+        cni_types::validate::container_id(container_id).map_err(invalid)?;
+        cni_types::validate::interface_name(ifname).map_err(invalid)?;
+        Ok(Owner(Arc::new(AttachmentKey {
+            container_id: container_id.to_string(),
+            ifname: ifname.to_string(),
+        })))
     }
 
-    /// The key.
-    pub fn as_str(&self) -> &str {
-        &self.0
+    /// The container ID (`CNI_CONTAINERID`).
+    pub fn container_id(&self) -> &str {
+        &self.0.container_id
+    }
+
+    /// The interface name in the container (`CNI_IFNAME`).
+    pub fn ifname(&self) -> &str {
+        &self.0.ifname
     }
 }
 
 impl fmt::Debug for Owner {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Owner({:?})", &*self.0)
+        write!(f, "Owner({self})")
     }
 }
 
 impl fmt::Display for Owner {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+        write!(f, "{}/{}", self.0.container_id, self.0.ifname)
     }
 }
 
 impl Serialize for Owner {
     fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
-        s.serialize_str(&self.0)
+        self.0.serialize(s)
     }
 }
 
 impl<'de> Deserialize<'de> for Owner {
     fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-        Ok(Owner::new(String::deserialize(d)?))
+        let key = AttachmentKey::deserialize(d)?;
+        Owner::attachment(&key.container_id, &key.ifname).map_err(serde::de::Error::custom)
     }
 }
 
@@ -174,7 +210,7 @@ impl Bitset {
 /// let pf = "0000:3b:00.0".parse().unwrap();
 /// let vfs = (0..8).map(|i| PoolVf { pci: sriov_core::PciAddress::vf_address(&pf, 2, 1, i).unwrap(), pf, numa_node: Some(0) });
 /// let mut pool = VfPool::new(vfs).unwrap();
-/// let pod = Owner::new("c0ffee/net1");
+/// let pod = Owner::attachment("c0ffee", "net1").unwrap();
 /// let vf = pool.allocate(Selector::Pf(pf), &pod).unwrap();
 /// assert_eq!(vf.to_string(), "0000:3b:00.2");
 /// // the same owner asking again gets the same VF (a retried ADD)
@@ -292,9 +328,9 @@ impl VfPool {
                     return Ok(vf.pci);
                 }
                 return Err(Error::OwnerHoldsOther {
-                    owner: owner.to_string(),
+                    owner: owner.clone(),
                     held: vf.pci,
-                    selector: selector.to_string(),
+                    selector,
                 });
             }
             Entry::Vacant(slot) => {
@@ -306,17 +342,8 @@ impl VfPool {
                     &self.numa_masks,
                     &self.slots,
                     selector,
-                )
-                .map_err(|e| match e {
-                    Error::OwnedByOther {
-                        pci, owner: holder, ..
-                    } => Error::OwnedByOther {
-                        pci,
-                        owner: holder,
-                        requester: owner.to_string(),
-                    },
-                    other => other,
-                })?;
+                    owner,
+                )?;
                 slot.insert(idx as u32);
                 idx
             }
@@ -340,8 +367,8 @@ impl VfPool {
             Some(a) if a.owner != *owner => {
                 return Err(Error::OwnedByOther {
                     pci,
-                    owner: a.owner.to_string(),
-                    requester: owner.to_string(),
+                    owner: a.owner.clone(),
+                    requester: owner.clone(),
                 });
             }
             Some(_) => {}
@@ -378,8 +405,8 @@ impl VfPool {
             }
             Some(a) => Err(Error::OwnedByOther {
                 pci,
-                owner: a.owner.to_string(),
-                requester: owner.to_string(),
+                owner: a.owner.clone(),
+                requester: owner.clone(),
             }),
             None => Err(Error::NotAllocated { pci }),
         }
@@ -419,21 +446,18 @@ impl VfPool {
                 continue;
             };
             let idx = idx as usize;
-            if fresh.slots[idx].is_some() {
+            if let Some(held) = &fresh.slots[idx] {
                 return Err(Error::OwnedByOther {
                     pci: alloc.pci,
-                    owner: fresh.slots[idx]
-                        .as_ref()
-                        .map(|a| a.owner.to_string())
-                        .unwrap_or_default(),
-                    requester: alloc.owner.to_string(),
+                    owner: held.owner.clone(),
+                    requester: alloc.owner.clone(),
                 });
             }
             if let Some(&other) = fresh.by_owner.get(&alloc.owner) {
                 return Err(Error::OwnerHoldsOther {
-                    owner: alloc.owner.to_string(),
+                    owner: alloc.owner.clone(),
                     held: fresh.vfs[other as usize].pci,
-                    selector: Selector::Pci(alloc.pci).to_string(),
+                    selector: Selector::Pci(alloc.pci),
                 });
             }
             fresh.free.clear(idx);
@@ -469,6 +493,7 @@ fn find_free(
     numa_masks: &[(u32, usize, Bitset)],
     slots: &[Option<Allocation>],
     selector: Selector,
+    requester: &Owner,
 ) -> Result<usize> {
     let found = match selector {
         Selector::Any => free.first_in(0, vfs.len()),
@@ -482,28 +507,29 @@ fn find_free(
             .and_then(|(_, start, mask)| free.first_and(mask, *start)),
         Selector::Pci(pci) => {
             let idx = *by_pci.get(&pci).ok_or(Error::UnknownVf { pci })? as usize;
-            if free.get(idx) {
-                Some(idx)
-            } else {
-                let owner = slots[idx]
-                    .as_ref()
-                    .map(|a| a.owner.to_string())
-                    .unwrap_or_default();
-                return Err(Error::OwnedByOther {
-                    pci,
-                    owner,
-                    requester: String::new(),
-                });
+            match &slots[idx] {
+                Some(held) => {
+                    return Err(Error::OwnedByOther {
+                        pci,
+                        owner: held.owner.clone(),
+                        requester: requester.clone(),
+                    });
+                }
+                None => free.get(idx).then_some(idx),
             }
         }
     };
     found.ok_or_else(|| Error::NoFreeVf {
-        selector: selector.to_string(),
+        selector,
     })
 }
 
 #[cfg(test)]
 mod tests {
+    fn owner(container: &str) -> Owner {
+        Owner::attachment(container, "net1").unwrap()
+    }
+
     use super::*;
 
     fn pool() -> VfPool {
@@ -529,24 +555,24 @@ mod tests {
     fn selectors_pick_matching_vfs() {
         let mut p = pool();
         let pf1: PciAddress = "0000:3b:00.1".parse().unwrap();
-        let a = p.allocate(Selector::Pf(pf1), &Owner::new("a")).unwrap();
-        assert_eq!(p.allocation(a).unwrap().owner.as_str(), "a");
+        let a = p.allocate(Selector::Pf(pf1), &owner("a")).unwrap();
+        assert_eq!(p.allocation(a).unwrap().owner.container_id(), "a");
         assert_eq!(p.vfs().iter().find(|v| v.pci == a).unwrap().pf, pf1);
-        let b = p.allocate(Selector::Numa(0), &Owner::new("b")).unwrap();
+        let b = p.allocate(Selector::Numa(0), &owner("b")).unwrap();
         assert_eq!(
             p.vfs().iter().find(|v| v.pci == b).unwrap().numa_node,
             Some(0)
         );
         assert!(matches!(
-            p.allocate(Selector::Numa(7), &Owner::new("c")),
+            p.allocate(Selector::Numa(7), &owner("c")),
             Err(Error::NoFreeVf { .. })
         ));
         assert!(matches!(
-            p.allocate(Selector::Pci(a), &Owner::new("d")),
+            p.allocate(Selector::Pci(a), &owner("d")),
             Err(Error::OwnedByOther { .. })
         ));
         assert!(matches!(
-            p.allocate(Selector::Pf(pf1), &Owner::new("b")),
+            p.allocate(Selector::Pf(pf1), &owner("b")),
             Err(Error::OwnerHoldsOther { .. })
         ));
     }
@@ -555,20 +581,20 @@ mod tests {
     fn pf_and_numa_exhaustion_cross_word_boundaries() {
         let mut p = pool();
         for i in 0..70 {
-            p.allocate(Selector::Numa(1), &Owner::new(format!("n{i}")))
+            p.allocate(Selector::Numa(1), &owner(&format!("n{i}")))
                 .unwrap();
         }
         assert!(matches!(
-            p.allocate(Selector::Numa(1), &Owner::new("x")),
+            p.allocate(Selector::Numa(1), &owner("x")),
             Err(Error::NoFreeVf { .. })
         ));
         assert_eq!(p.free_count(), 70);
         for i in 0..70 {
-            p.allocate(Selector::Any, &Owner::new(format!("a{i}")))
+            p.allocate(Selector::Any, &owner(&format!("a{i}")))
                 .unwrap();
         }
         assert!(matches!(
-            p.allocate(Selector::Any, &Owner::new("x")),
+            p.allocate(Selector::Any, &owner("x")),
             Err(Error::NoFreeVf { .. })
         ));
     }
@@ -576,10 +602,10 @@ mod tests {
     #[test]
     fn release_checks_the_owner() {
         let mut p = pool();
-        let old = Owner::new("old-pod/net1");
+        let old = owner("old-pod");
         let vf = p.allocate(Selector::Any, &old).unwrap();
         p.release(vf, &old).unwrap();
-        let new = Owner::new("new-pod/net1");
+        let new = owner("new-pod");
         assert_eq!(p.allocate(Selector::Pci(vf), &new).unwrap(), vf);
         // the old pod's late DEL must not free the new pod's VF
         assert!(matches!(
@@ -602,28 +628,28 @@ mod tests {
             .restore([
                 Allocation {
                     pci: vf,
-                    owner: Owner::new("x"),
+                    owner: owner("x"),
                     saved: None,
                 },
                 Allocation {
                     pci: ghost,
-                    owner: Owner::new("y"),
+                    owner: owner("y"),
                     saved: None,
                 },
             ])
             .unwrap();
         assert_eq!(orphans.len(), 1);
-        assert_eq!(p.held_by(&Owner::new("x")).unwrap().pci, vf);
+        assert_eq!(p.held_by(&owner("x")).unwrap().pci, vf);
         assert_eq!(p.free_count(), p.len() - 1);
         let twice = [
             Allocation {
                 pci: vf,
-                owner: Owner::new("x"),
+                owner: owner("x"),
                 saved: None,
             },
             Allocation {
                 pci: vf,
-                owner: Owner::new("z"),
+                owner: owner("z"),
                 saved: None,
             },
         ];

@@ -79,3 +79,36 @@ fn rdma_failures_name_the_device_and_the_mode() {
         "{err}"
     );
 }
+
+#[test]
+fn a_vf_is_found_by_its_pci_address_and_other_functions_are_told_apart() {
+    use sriov_core::discovery::lookup_vf;
+    use sriov_core::{Error, FunctionRole};
+    let host = sysfs_sim::reference(1).build().unwrap();
+    let fs = host.sysfs();
+    let found = lookup_vf(&fs, "0000:3b:00.5".parse().unwrap()).unwrap();
+    assert_eq!(found.pf.pci.to_string(), "0000:3b:00.0");
+    assert_eq!(found.pf.netdev.as_deref(), Some("ens2f0"));
+    assert_eq!(found.vf.index, 3);
+    assert_eq!(found.vf.netdev.as_deref(), Some("ens2f0v3"));
+    assert_eq!(found.vf.driver.as_deref(), Some("mlx5_core"));
+
+    let err = lookup_vf(&fs, "0000:3b:00.0".parse().unwrap()).unwrap_err();
+    assert!(
+        matches!(err, Error::NotAVf { role: FunctionRole::PhysicalFunction, .. }),
+        "{err}"
+    );
+    assert_eq!(
+        err.to_string(),
+        "0000:3b:00.0: not a virtual function but an SR-IOV physical function"
+    );
+    let err = lookup_vf(&fs, "0000:5e:00.2".parse().unwrap()).unwrap_err();
+    assert!(matches!(err, Error::NoSuchDevice { .. }), "{err}");
+    // a VF moved into a pod has no netdev in the host's view, but is still found
+    let pod = host.add_netns("pod1").unwrap();
+    let net = host.net_ops();
+    use sriov_core::NetOps;
+    net.move_link(&Netns::Host, "ens2f0v3", &pod).unwrap();
+    let found = lookup_vf(&fs, "0000:3b:00.5".parse().unwrap()).unwrap();
+    assert_eq!(found.vf.netdev, None);
+}

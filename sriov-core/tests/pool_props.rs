@@ -101,7 +101,7 @@ fn matches(vf: &PoolVf, s: Selector) -> bool {
 
 fn owner(i: u8) -> Owner {
     // owners 0..100 map to 12 distinct attachments so owners collide and retry
-    Owner::new(format!("pod-{}/net1", i % 12))
+    Owner::attachment(&format!("pod-{}", i % 12), "net1").unwrap()
 }
 
 /// Checks a handle's view against the model of confirmed allocations.
@@ -171,7 +171,7 @@ proptest! {
                     };
                     if as_other {
                         // a late DEL of another attachment must not free this VF
-                        let got = handles[handle].release(pci, &Owner::new("stale-pod/net1"));
+                        let got = handles[handle].release(pci, &Owner::attachment("stale-pod", "net1").unwrap());
                         prop_assert!(matches!(got, Err(Error::OwnedByOther { .. })), "{:?}", got);
                     } else {
                         handles[handle].release(pci, &who).unwrap();
@@ -252,7 +252,7 @@ fn a_torn_temporary_file_is_ignored_and_a_corrupt_ledger_is_refused() {
     let reopened = PersistentPool::open(inv.clone(), &path).unwrap();
     assert_eq!(reopened.pool().held_by(&owner(1)).unwrap().pci, a);
     assert!(reopened.pool().held_by(&owner(2)).is_none());
-    std::fs::write(&path, "{\"format\":\"rdma-sriov/vf-ledger\",\"version\":1,\"generation\":3,\"allocations\":[{\"pci\":\"bogus\"").unwrap();
+    std::fs::write(&path, "{\"format\":\"rdma-sriov/vf-ledger\",\"version\":2,\"generation\":3,\"allocations\":[{\"pci\":\"bogus\"").unwrap();
     assert!(matches!(
         PersistentPool::open(inv.clone(), &path),
         Err(Error::LedgerCorrupt { .. })

@@ -112,7 +112,7 @@ pub fn run(args: SimulateArgs) -> Result<(), CmdError> {
         let pod = host
             .add_netns(&format!("pod-{i}"))
             .map_err(ctx(format!("add netns pod-{i}")))?;
-        let owner = Owner::new(format!("pod-{i}/net1"));
+        let owner = Owner::attachment(&format!("pod-{i}"), "net1")?;
         let vf = pool.allocate(Selector::Pf(pf0.pci), &owner)?;
         let given = resource.allocate(&[vf.to_string().as_str()])?;
         let att = attach(&net.0, &rdma.0, &fs, &pf0, &mut pool, pod, owner, vf, i)?;
