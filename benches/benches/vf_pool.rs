@@ -30,8 +30,11 @@ fn inventory() -> Vec<PoolVf> {
 fn half_full(inv: &[PoolVf]) -> VfPool {
     let mut pool = VfPool::new(inv.iter().copied()).unwrap();
     for (i, vf) in inv.iter().enumerate().filter(|(i, _)| i % 2 == 0) {
-        pool.allocate(Selector::Pci(vf.pci), &Owner::attachment(&format!("held-{i}"), "net1").unwrap())
-            .unwrap();
+        pool.allocate(
+            Selector::Pci(vf.pci),
+            &Owner::attachment(&format!("held-{i}"), "net1").unwrap(),
+        )
+        .unwrap();
     }
     pool
 }

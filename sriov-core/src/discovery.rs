@@ -209,7 +209,10 @@ pub fn lookup_vf(fs: &dyn Sysfs, pci: PciAddress) -> Result<VfLookup> {
         .iter()
         .find(|vf| vf.pci == pci)
         .cloned()
-        .ok_or(Error::VfNotListedByPf { vf: pci, pf: pf_pci })?;
+        .ok_or(Error::VfNotListedByPf {
+            vf: pci,
+            pf: pf_pci,
+        })?;
     Ok(VfLookup { pf, vf })
 }
 

@@ -22,6 +22,7 @@
 )]
 
 pub mod attr;
+pub mod cni_error;
 pub mod discovery;
 pub mod enable;
 mod error;

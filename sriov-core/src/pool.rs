@@ -519,9 +519,7 @@ fn find_free(
             }
         }
     };
-    found.ok_or_else(|| Error::NoFreeVf {
-        selector,
-    })
+    found.ok_or_else(|| Error::NoFreeVf { selector })
 }
 
 #[cfg(test)]
@@ -590,8 +588,7 @@ mod tests {
         ));
         assert_eq!(p.free_count(), 70);
         for i in 0..70 {
-            p.allocate(Selector::Any, &owner(&format!("a{i}")))
-                .unwrap();
+            p.allocate(Selector::Any, &owner(&format!("a{i}"))).unwrap();
         }
         assert!(matches!(
             p.allocate(Selector::Any, &owner("x")),

@@ -95,7 +95,13 @@ fn a_vf_is_found_by_its_pci_address_and_other_functions_are_told_apart() {
 
     let err = lookup_vf(&fs, "0000:3b:00.0".parse().unwrap()).unwrap_err();
     assert!(
-        matches!(err, Error::NotAVf { role: FunctionRole::PhysicalFunction, .. }),
+        matches!(
+            err,
+            Error::NotAVf {
+                role: FunctionRole::PhysicalFunction,
+                ..
+            }
+        ),
         "{err}"
     );
     assert_eq!(
