@@ -10,24 +10,24 @@ fn bench(c: &mut Criterion) {
     let dir = tempfile::tempdir().unwrap();
     host.render(dir.path(), &Netns::Host).unwrap();
     let fs = FsSysfs::new(dir.path());
-    let lines = rdma_dev::ibdev2netdev(&fs, false).unwrap();
+    let lines = rdma_dev::ibdev2netdev(&fs, rdma_dev::Detail::Brief).unwrap();
     assert_eq!(lines.len(), 8 + 8 * 127);
     assert!(lines.iter().all(|l| l.netdev.is_some()));
 
     let mut group = c.benchmark_group("ibdev2netdev");
     group.sample_size(30);
     group.bench_function("rendered_8pf_x_127vf", |b| {
-        b.iter(|| rdma_dev::ibdev2netdev(&fs, false).unwrap())
+        b.iter(|| rdma_dev::ibdev2netdev(&fs, rdma_dev::Detail::Brief).unwrap())
     });
     group.bench_function("rendered_8pf_x_127vf_verbose", |b| {
-        b.iter(|| rdma_dev::ibdev2netdev(&fs, true).unwrap())
+        b.iter(|| rdma_dev::ibdev2netdev(&fs, rdma_dev::Detail::Verbose).unwrap())
     });
     group.bench_function("discover_rdma_rendered_8pf_x_127vf", |b| {
         b.iter(|| rdma_dev::discover_rdma(&fs).unwrap())
     });
     let sim = host.sysfs();
     group.bench_function("simulator_8pf_x_127vf", |b| {
-        b.iter(|| rdma_dev::ibdev2netdev(&sim, false).unwrap())
+        b.iter(|| rdma_dev::ibdev2netdev(&sim, rdma_dev::Detail::Brief).unwrap())
     });
     group.finish();
 }

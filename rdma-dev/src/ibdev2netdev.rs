@@ -83,20 +83,31 @@ impl std::fmt::Display for Line {
     }
 }
 
+/// How much each `ibdev2netdev` line says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum Detail {
+    /// `mlx5_5 port 1 ==> net1 (Up)`, as `ibdev2netdev` prints.
+    #[default]
+    Brief,
+    /// With the PCI address, HCA type, board ID, part, firmware and port state first, as
+    /// `ibdev2netdev -v` prints.
+    Verbose,
+}
+
 /// The `ibdev2netdev` lines of this namespace's view, devices in natural order.
 ///
 /// ```
 /// let host = sysfs_sim::preset("reference", 1).unwrap();
-/// let lines = rdma_dev::ibdev2netdev(&host.sysfs(), false).unwrap();
+/// let lines = rdma_dev::ibdev2netdev(&host.sysfs(), rdma_dev::Detail::Brief).unwrap();
 /// assert_eq!(lines[0].to_string(), "mlx5_0 port 1 ==> ens2f0 (Down)"); // admin down
 /// assert_eq!(lines[2].to_string(), "mlx5_2 port 1 ==> ens2f0v0 (Down)");
 /// ```
-pub fn ibdev2netdev(fs: &dyn Sysfs, verbose: bool) -> Result<Vec<Line>> {
+pub fn ibdev2netdev(fs: &dyn Sysfs, detail: Detail) -> Result<Vec<Line>> {
     let mut ctx = MapContext::new();
     let mut lines = Vec::new();
     for name in device_names(fs)? {
         let dir = device_dir(&name);
-        let identity = if verbose {
+        let identity = if detail == Detail::Verbose {
             let pci = link_pci(fs, &dir.join("device"))?;
             let hca_type = text_opt(fs, &dir.join("hca_type"))?;
             let part = hca_type

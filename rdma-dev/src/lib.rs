@@ -22,7 +22,7 @@
 //! net.set_link_up(&pod, "net1", true).unwrap();
 //! let vf = "0000:3b:00.5".parse().unwrap();
 //! rdma_dev::move_function_device(&rdma, &host.sysfs(), vf, &Netns::Host, &pod).unwrap();
-//! let lines = rdma_dev::ibdev2netdev(&host.sysfs_in(&pod).unwrap(), false).unwrap();
+//! let lines = rdma_dev::ibdev2netdev(&host.sysfs_in(&pod).unwrap(), rdma_dev::Detail::Brief).unwrap();
 //! assert_eq!(lines[0].to_string(), "mlx5_5 port 1 ==> net1 (Up)");
 //! ```
 #![cfg_attr(
@@ -47,7 +47,7 @@ pub use device::{
     devices_of_function, discover_rdma, port_numbers, read_device, read_device_with,
 };
 pub use error::{Error, Result};
-pub use ibdev2netdev::{Line, Verbose, ibdev2netdev};
+pub use ibdev2netdev::{Detail, Line, Verbose, ibdev2netdev};
 pub use ids::{MELLANOX_VENDOR, part_name};
 pub use mapping::{MapContext, MatchRule, PortNetdev};
 pub use netns::{move_device, move_function_device, require_exclusive};

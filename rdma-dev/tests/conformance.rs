@@ -70,7 +70,7 @@ fn simulated_and_rendered_pods_in_shared_mode() {
         check_both(&host, pod, "pod, shared");
     }
     // in the pod, every device is listed, and only its own VF's port has a present netdev
-    let lines = ibdev2netdev(&host.sysfs_in(&pods[0]).unwrap(), false).unwrap();
+    let lines = ibdev2netdev(&host.sysfs_in(&pods[0]).unwrap(), rdma_dev::Detail::Brief).unwrap();
     let up: Vec<String> = lines
         .iter()
         .filter(|l| l.up)
@@ -86,11 +86,12 @@ fn simulated_and_rendered_pods_in_exclusive_mode() {
     for pod in &pods {
         check_both(&host, pod, "pod, exclusive");
     }
-    let lines: Vec<String> = ibdev2netdev(&host.sysfs_in(&pods[0]).unwrap(), false)
-        .unwrap()
-        .iter()
-        .map(ToString::to_string)
-        .collect();
+    let lines: Vec<String> =
+        ibdev2netdev(&host.sysfs_in(&pods[0]).unwrap(), rdma_dev::Detail::Brief)
+            .unwrap()
+            .iter()
+            .map(ToString::to_string)
+            .collect();
     assert_eq!(lines, ["mlx5_5 port 1 ==> net1 (Up)"]);
     // pod-2's netdev moved but its RDMA device did not: the pod sees no RDMA device
     assert!(
@@ -149,7 +150,7 @@ fn real_infiniband_fixture_maps_ipoib_by_port_guid() {
         .map(|c| format!("{} {}", c.name, c.dev.unwrap()))
         .collect();
     assert_eq!(chars, ["uverbs0 231:192", "umad0 231:0", "issm0 231:64"]);
-    let lines: Vec<String> = ibdev2netdev(&fs, true)
+    let lines: Vec<String> = ibdev2netdev(&fs, rdma_dev::Detail::Verbose)
         .unwrap()
         .iter()
         .map(ToString::to_string)
@@ -183,7 +184,7 @@ fn ipoib_child_interfaces_share_the_port() {
         std::fs::write(d.join("address"), format!("{addr}\n")).unwrap();
         std::fs::write(d.join("operstate"), "down\n").unwrap();
     }
-    let lines: Vec<String> = ibdev2netdev(&FsSysfs::new(dir.path()), false)
+    let lines: Vec<String> = ibdev2netdev(&FsSysfs::new(dir.path()), rdma_dev::Detail::Brief)
         .unwrap()
         .iter()
         .map(ToString::to_string)
@@ -225,7 +226,7 @@ fn without_gid_attrs_the_same_functions_netdev_by_port_number() {
         .unwrap();
     }
     let fs = FsSysfs::new(dir.path());
-    let lines: Vec<String> = ibdev2netdev(&fs, false)
+    let lines: Vec<String> = ibdev2netdev(&fs, rdma_dev::Detail::Brief)
         .unwrap()
         .iter()
         .map(ToString::to_string)
@@ -258,7 +259,7 @@ fn rdma_core_minimal_fixture() {
     );
     assert_eq!(d.char_devices.len(), 3);
     assert_eq!(
-        ibdev2netdev(&fs, false).unwrap()[0].to_string(),
+        ibdev2netdev(&fs, rdma_dev::Detail::Brief).unwrap()[0].to_string(),
         "mlx5_0 port 1 ==> ens1f0np0 (Down)"
     );
     assert!(rdma_dev::rdma_cm(&fs).unwrap().is_none());
@@ -290,7 +291,7 @@ fn partial_capture_reads_what_is_there() {
         devs[1].ports[0].phys_state,
         Some(PhysState::PortConfigurationTraining)
     );
-    let lines: Vec<String> = ibdev2netdev(&fs, false)
+    let lines: Vec<String> = ibdev2netdev(&fs, rdma_dev::Detail::Brief)
         .unwrap()
         .iter()
         .map(ToString::to_string)
@@ -327,7 +328,11 @@ fn a_host_without_rdma_has_no_devices() {
     std::fs::create_dir_all(dir.path().join("sys/class/net")).unwrap();
     let fs = FsSysfs::new(dir.path());
     assert!(discover_rdma(&fs).unwrap().is_empty());
-    assert!(ibdev2netdev(&fs, true).unwrap().is_empty());
+    assert!(
+        ibdev2netdev(&fs, rdma_dev::Detail::Verbose)
+            .unwrap()
+            .is_empty()
+    );
     // this machine's own /sys (no InfiniBand here): no error either way
     let _ = discover_rdma(&FsSysfs::host()).unwrap();
 }

@@ -137,21 +137,24 @@ fn health_follows_the_hosts_real_state() {
     let dev = res.device("0000:3b:00.4").unwrap();
     let health = |allocated| device_health(&fs, res, dev, allocated).unwrap();
     assert_eq!(
-        health(false).problems,
+        health(rdma_dev::resource::Allocation::Free).problems,
         [Problem::LinkDown {
             pf_netdev: Some("ens2f0".into())
         }]
     );
     net.set_link_up(&Netns::Host, "ens2f0", true).unwrap();
-    assert!(health(false).is_healthy());
-    assert_eq!(health(false).kubelet_str(), "Healthy");
+    assert!(health(rdma_dev::resource::Allocation::Free).is_healthy());
+    assert_eq!(
+        health(rdma_dev::resource::Allocation::Free).kubelet_str(),
+        "Healthy"
+    );
     // a VF netdev in use whose link is forced down: netdev and RDMA port
     net.set_link_up(&Netns::Host, "ens2f0v2", true).unwrap();
-    assert!(health(false).is_healthy());
+    assert!(health(rdma_dev::resource::Allocation::Free).is_healthy());
     net.set_vf_link_state("ens2f0", 2, LinkState::Disable)
         .unwrap();
     assert_eq!(
-        health(false).problems,
+        health(rdma_dev::resource::Allocation::Free).problems,
         [
             Problem::NetdevDown {
                 netdev: "ens2f0v2".into()
@@ -167,7 +170,7 @@ fn health_follows_the_hosts_real_state() {
     host.set_physical_link("0000:3b:00.0".parse().unwrap(), false)
         .unwrap();
     assert!(matches!(
-        health(false).problems[0],
+        health(rdma_dev::resource::Allocation::Free).problems[0],
         Problem::LinkDown { .. }
     ));
     host.set_physical_link("0000:3b:00.0".parse().unwrap(), true)
@@ -180,7 +183,7 @@ fn health_follows_the_hosts_real_state() {
     )
     .unwrap();
     assert_eq!(
-        health(false).problems,
+        health(rdma_dev::resource::Allocation::Free).problems,
         [Problem::NoDriver, Problem::NoRdmaDevice]
     );
     fs.write(
@@ -188,14 +191,17 @@ fn health_follows_the_hosts_real_state() {
         "0000:3b:00.4",
     )
     .unwrap();
-    assert!(health(false).is_healthy());
+    assert!(health(rdma_dev::resource::Allocation::Free).is_healthy());
     // VFs disabled: the function is gone
     fs.write(
         "/sys/bus/pci/devices/0000:3b:00.0/sriov_numvfs".as_ref(),
         "0",
     )
     .unwrap();
-    assert_eq!(health(false).problems, [Problem::FunctionMissing]);
+    assert_eq!(
+        health(rdma_dev::resource::Allocation::Free).problems,
+        [Problem::FunctionMissing]
+    );
 }
 
 #[test]
@@ -209,9 +215,20 @@ fn an_allocated_devices_netdev_and_rdma_device_may_be_in_the_pod() {
     let pod = host.add_netns("pod").unwrap();
     net.move_link(&Netns::Host, "ens2f0v3", &pod).unwrap();
     rdma_dev::move_function_device(&rdma, &fs, dev.pci, &Netns::Host, &pod).unwrap();
-    assert!(device_health(&fs, res, dev, true).unwrap().is_healthy());
+    assert!(
+        device_health(
+            &fs,
+            res,
+            dev,
+            rdma_dev::resource::Allocation::HeldByContainer
+        )
+        .unwrap()
+        .is_healthy()
+    );
     assert_eq!(
-        device_health(&fs, res, dev, false).unwrap().problems,
+        device_health(&fs, res, dev, rdma_dev::resource::Allocation::Free)
+            .unwrap()
+            .problems,
         [Problem::NoRdmaDevice],
         "not allocated: a missing RDMA device is a fault"
     );
@@ -297,8 +314,13 @@ fn devices_without_rdma_get_no_char_devices() {
         .set_link_up(&Netns::Host, "enp162s0f0np0", true)
         .unwrap();
     assert!(
-        device_health(&fs, res, &res.devices[0], false)
-            .unwrap()
-            .is_healthy()
+        device_health(
+            &fs,
+            res,
+            &res.devices[0],
+            rdma_dev::resource::Allocation::Free
+        )
+        .unwrap()
+        .is_healthy()
     );
 }

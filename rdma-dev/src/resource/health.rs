@@ -87,8 +87,18 @@ fn oper_up(fs: &dyn Sysfs, netdev: &str) -> bool {
         == Some("up")
 }
 
-/// The health of `device` of `resource` in this view of sysfs; `allocated` when a container
-/// holds it (its netdev and RDMA device may then be in the container's namespace).
+/// Whether a container holds a device (its netdev and RDMA device may then be in the
+/// container's namespace, out of the host's view).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Allocation {
+    /// No container holds it: everything must be visible here.
+    Free,
+    /// A container holds it.
+    HeldByContainer,
+}
+
+/// The health of `device` of `resource` in this view of sysfs, given whether a container holds
+/// it.
 ///
 /// ```
 /// use rdma_dev::resource::{Inventory, ResourceConfig, Problem, device_health, select_resources};
@@ -97,14 +107,14 @@ fn oper_up(fs: &dyn Sysfs, netdev: &str) -> bool {
 /// let cfg = ResourceConfig::parse(r#"{"mode":"sriov","pfNetdevices":["ens2f0"]}"#).unwrap();
 /// let res = &select_resources(&cfg, &Inventory::discover(&fs).unwrap())[0];
 /// // the PF's netdev is administratively down on a fresh host: no link
-/// let h = device_health(&fs, res, &res.devices[0], false).unwrap();
+/// let h = device_health(&fs, res, &res.devices[0], rdma_dev::resource::Allocation::Free).unwrap();
 /// assert!(matches!(h.problems[..], [Problem::LinkDown { .. }]));
 /// ```
 pub fn device_health(
     fs: &dyn Sysfs,
     resource: &Resource,
     device: &ResourceDevice,
-    allocated: bool,
+    allocation: Allocation,
 ) -> Result<Health> {
     let mut problems = Vec::new();
     let dir = paths::pci_device(&device.pci);
@@ -141,7 +151,9 @@ pub fn device_health(
     }
     let rdma = devices_of_function(fs, device.pci)?;
     match rdma.first() {
-        None if resource.requires_rdma && !allocated => problems.push(Problem::NoRdmaDevice),
+        None if resource.requires_rdma && allocation == Allocation::Free => {
+            problems.push(Problem::NoRdmaDevice)
+        }
         Some(name) if in_use => {
             let state: Option<PortState> =
                 parse_opt(fs, &dir.join("infiniband").join(name).join("ports/1/state"))?;

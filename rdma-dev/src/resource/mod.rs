@@ -26,6 +26,6 @@ pub use allocate::{ContainerAllocation, DeviceSpec, env_name};
 pub use config::{
     DEFAULT_PREFIX, PfName, ResourceConfig, ResourceSpec, SeedConfig, SeedMode, Selectors,
 };
-pub use health::{Health, Problem, device_health};
+pub use health::{Allocation, Health, Problem, device_health};
 pub use inventory::{Candidate, Inventory, RdmaInfo, Role};
 pub use select::{Resource, ResourceDevice, matches, select_resources};

@@ -78,7 +78,7 @@ pub fn check_view(host: &SimHost, ns: &Netns, fs: &dyn Sysfs, what: &str) {
         assert_eq!(port.state, Some(want_state), "{what}: {} state", dev.name);
     }
     // ibdev2netdev agrees with discovery, line for line
-    let lines = ibdev2netdev(fs, false).unwrap();
+    let lines = ibdev2netdev(fs, rdma_dev::Detail::Brief).unwrap();
     assert_eq!(lines.len(), devices.len(), "{what}: one line per port");
     for (line, dev) in lines.iter().zip(&devices) {
         let nd = &dev.ports[0].netdevs[0];

@@ -6,6 +6,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use clap::Args;
+use rdma_dev::Detail;
 use sriov_core::{FsSysfs, Sysfs};
 
 use super::CmdError;
@@ -22,19 +23,19 @@ pub struct Ibdev2NetdevArgs {
 }
 
 /// The lines for any [`Sysfs`] view.
-pub fn lines_with(fs: &dyn Sysfs, verbose: bool) -> Result<Vec<String>, CmdError> {
-    Ok(rdma_dev::ibdev2netdev(fs, verbose)?
+pub fn lines_with(fs: &dyn Sysfs, detail: Detail) -> Result<Vec<String>, CmdError> {
+    Ok(rdma_dev::ibdev2netdev(fs, detail)?
         .iter()
         .map(ToString::to_string)
         .collect())
 }
 
 /// The lines for the tree under `root`, with errors that name the root.
-pub fn lines_at(root: &Path, verbose: bool) -> Result<Vec<String>, CmdError> {
+pub fn lines_at(root: &Path, detail: Detail) -> Result<Vec<String>, CmdError> {
     if !root.is_dir() {
         return Err(format!("root {}: not a directory", root.display()).into());
     }
-    lines_with(&FsSysfs::new(root), verbose).map_err(|e| {
+    lines_with(&FsSysfs::new(root), detail).map_err(|e| {
         format!(
             "ibdev2netdev under {}: {}",
             root.display(),
@@ -46,7 +47,12 @@ pub fn lines_at(root: &Path, verbose: bool) -> Result<Vec<String>, CmdError> {
 
 /// Runs `rdmactl ibdev2netdev`.
 pub fn run(args: Ibdev2NetdevArgs) -> Result<(), CmdError> {
-    let lines = lines_at(&args.root, args.verbose)?;
+    let detail = if args.verbose {
+        Detail::Verbose
+    } else {
+        Detail::Brief
+    };
+    let lines = lines_at(&args.root, detail)?;
     if lines.is_empty() {
         eprintln!(
             "rdmactl: no RDMA devices under {}",

@@ -73,7 +73,7 @@ pub fn run(args: SimulateArgs) -> Result<(), CmdError> {
         .ok_or("reference host has no ens2f0")?
         .clone();
     println!("\n== RDMA netns mode: {}", rdma.netns_mode()?);
-    for line in rdma_dev::ibdev2netdev(&fs, false)? {
+    for line in rdma_dev::ibdev2netdev(&fs, rdma_dev::Detail::Brief)? {
         println!("   {line}");
     }
     let config = ResourceConfig::parse(SEED_CONFIG)?;
@@ -85,7 +85,7 @@ pub fn run(args: SimulateArgs) -> Result<(), CmdError> {
         resource.devices.len()
     );
     for dev in &resource.devices {
-        let health = device_health(&fs, resource, dev, false)?;
+        let health = device_health(&fs, resource, dev, rdma_dev::resource::Allocation::Free)?;
         println!(
             "   {} {} {}",
             dev.id,
@@ -129,7 +129,7 @@ pub fn run(args: SimulateArgs) -> Result<(), CmdError> {
             .collect();
         println!("   pod-{i}: devices {}", nodes.join(" "));
         let pod_fs = host.sysfs_in(&att.pod)?;
-        for line in rdma_dev::ibdev2netdev(&pod_fs, false)? {
+        for line in rdma_dev::ibdev2netdev(&pod_fs, rdma_dev::Detail::Brief)? {
             println!("   pod-{i}: ibdev2netdev: {line}");
         }
         attached.push(att);
@@ -176,7 +176,7 @@ pub fn run(args: SimulateArgs) -> Result<(), CmdError> {
         "== {} RDMA devices back on the host; ibdev2netdev:",
         rdma_back.len()
     );
-    for line in rdma_dev::ibdev2netdev(&fs, false)? {
+    for line in rdma_dev::ibdev2netdev(&fs, rdma_dev::Detail::Brief)? {
         println!("   {line}");
     }
     if rdma_back.len() != resource.devices.len() + pfs.len() {
