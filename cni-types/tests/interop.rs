@@ -11,6 +11,7 @@
 //!   plugin does, and its error results come back parsed.
 //! - The skeleton (through the `passthrough` example binary) answers the same bad inputs with
 //!   the same error codes as the reference `bridge` plugin.
+//! - The interface-name rule: the running kernel accepts and refuses the same names.
 
 use std::cell::RefCell;
 use std::collections::BTreeMap;
@@ -23,7 +24,7 @@ use cni_types::invoke::{self, Exec, InvokeArgs, RawExec};
 use cni_types::result::AnyResult;
 use cni_types::runtime::{CniConfig, RuntimeConf};
 use cni_types::version::Family;
-use cni_types::{CniError, Error};
+use cni_types::{CniError, Error, validate};
 use serde_json::{Value, json};
 use testbed::{Need, Netns};
 
@@ -589,4 +590,64 @@ fn passthrough_example_behaves_as_documented() {
     assert_eq!(r.code, 1);
     assert_eq!(CniError::parse(&r.stdout).unwrap().code.code(), 6);
     assert!(r.stderr.is_empty());
+}
+
+/// The running kernel agrees with `validate::is_valid_interface_name`: each name is offered
+/// as one end of a new veth pair inside a namespace made for the test, and the kernel
+/// (`dev_valid_name()`) answers EINVAL for exactly the names the rule refuses. The names are
+/// ones iproute2 passes on unchecked (its own check refuses only an empty or too long name,
+/// `/` and ASCII white space), so the answer is the kernel's.
+#[test]
+fn interface_name_rule_matches_the_running_kernel() {
+    if !testbed::require(
+        "interop interface names against the kernel",
+        &[Need::Root, Need::Netns],
+    ) {
+        return;
+    }
+    let ns = Netns::new("cniifn").unwrap();
+    let names = [
+        "a#b",
+        "net#1",
+        "a:b",
+        ".",
+        "..",
+        "...",
+        "à",         // C3 A0: 0xA0 is a space to the kernel
+        "Ġ",         // C4 A0
+        "x\u{a0}",   // C2 A0
+        "\u{820}",   // E0 A0 A0
+        "é",         // C3 A9
+        "a\u{85}",   // C2 85: NEL is not a space to the kernel
+        "\u{2028}",  // E2 80 A8
+        "\u{3000}x", // E3 80 80
+        "a\u{1c}b",  // a control byte, not a space
+        "a\u{7f}",   // DEL
+        "ééééééé",   // 14 bytes
+        "0123456789abcde",
+        "@x",
+        "😀😀😀", // 12 bytes
+    ];
+    for name in names {
+        let rule = validate::is_valid_interface_name(name);
+        let created = ns.ip(&[
+            "link", "add", "name", name, "type", "veth", "peer", "name", "ifnprobe",
+        ]);
+        match created {
+            Ok(_) => {
+                assert!(rule, "{name:?}: the kernel accepts what the rule refuses");
+                let shown = ns.ip(&["-o", "link", "show", "dev", name]).unwrap();
+                assert!(shown.contains(name), "{name:?}: {shown}");
+                ns.ip(&["link", "del", "ifnprobe"]).unwrap();
+            }
+            Err(e) => {
+                let e = e.to_string();
+                assert!(
+                    e.contains("Invalid argument"),
+                    "{name:?}: not the kernel's EINVAL: {e}"
+                );
+                assert!(!rule, "{name:?}: the kernel refuses what the rule accepts");
+            }
+        }
+    }
 }

@@ -368,6 +368,85 @@ proptest! {
     }
 }
 
+// ------------------------------------------------------------ interface names
+
+/// `IFNAMSIZ`, `include/uapi/linux/if.h`.
+const REF_IFNAMSIZ: usize = 16;
+
+/// `isspace()` of the kernel: the `_S` bit of `_ctype[]` in `lib/ctype.c`, whose rows set it
+/// in `_C,_C|_S,_C|_S,_C|_S,_C|_S,_C|_S,_C,_C /* 8-15 */`, `_S|_SP,... /* 32-39 */` and
+/// `_S|_SP,... /* 160-175 */`, and nowhere else (128-159 are all 0).
+fn ref_isspace(c: u8) -> bool {
+    (9..=13).contains(&c) || c == 32 || c == 160
+}
+
+/// `strnlen(s, count)` of `lib/string.c`.
+fn ref_strnlen(s: &[u8], count: usize) -> usize {
+    s.iter().take(count).take_while(|&&c| c != 0).count()
+}
+
+/// `dev_valid_name()` of `net/core/dev.c`, line by line, on the buffer the kernel reads:
+/// a C string, so it ends at the first NUL.
+fn ref_dev_valid_name(buf: &[u8]) -> bool {
+    let name = &buf[..ref_strnlen(buf, usize::MAX)];
+    if name.is_empty() {
+        return false; // *name == '\0'
+    }
+    if ref_strnlen(name, REF_IFNAMSIZ) == REF_IFNAMSIZ {
+        return false;
+    }
+    if name == b"." || name == b".." {
+        return false; // !strcmp(name, ".") || !strcmp(name, "..")
+    }
+    for &c in name {
+        if c == b'/' || c == b':' || ref_isspace(c) {
+            return false;
+        }
+    }
+    true
+}
+
+/// Valid UTF-8 names, biased towards the bytes and lengths the rule is about.
+fn ifname_candidate() -> impl Strategy<Value = String> {
+    let interesting = prop::sample::select(vec![
+        'a', 'Z', '0', '-', '_', '.', '#', '@', '/', ':', ' ', '\t', '\n', '\u{0b}', '\u{0c}',
+        '\r', '\0', '\u{1c}', '\u{7f}', '\u{85}', '\u{a0}', 'à', 'é', 'Ġ', '\u{820}', '\u{2028}',
+        '\u{3000}', '😀',
+    ]);
+    prop_oneof![
+        ".{0,18}",
+        prop::collection::vec(prop_oneof![3 => interesting, 1 => any::<char>()], 0..18)
+            .prop_map(|cs| cs.into_iter().collect()),
+        prop::sample::select(vec![
+            ".",
+            "..",
+            "...",
+            "",
+            "0123456789abcde",
+            "0123456789abcdef"
+        ])
+        .prop_map(str::to_string),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(2000))]
+
+    /// The rule accepts exactly what `dev_valid_name()` accepts, NUL-free names only (a NUL
+    /// would make the kernel read a shorter name than the one given).
+    #[test]
+    fn interface_names_follow_dev_valid_name(name in ifname_candidate()) {
+        let kernel = !name.as_bytes().contains(&0) && ref_dev_valid_name(name.as_bytes());
+        prop_assert_eq!(cni_types::validate::is_valid_interface_name(&name), kernel, "{:?}", name);
+        prop_assert_eq!(cni_types::validate::is_valid_interface_name_bytes(name.as_bytes()), kernel);
+        let checked = cni_types::validate::interface_name(&name);
+        prop_assert_eq!(checked.is_ok(), kernel);
+        if let Err(e) = checked {
+            prop_assert_eq!(e.code, ErrorCode::InvalidEnvironment);
+        }
+    }
+}
+
 /// Found by the `config` fuzz target: a plugin's own float must come back bit for bit.
 #[test]
 fn unknown_float_keys_survive_exactly() {
