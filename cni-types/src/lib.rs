@@ -49,6 +49,13 @@ pub use result::{
     AnyResult, CurrentResult, Dns, Interface, IpConfig, Result020, Result040, Result100, Route,
 };
 
+/// The JSON text of one of this crate's documents. Serializing them cannot fail (every map
+/// has string keys and no serializer of theirs returns an error), so the empty string of
+/// the error arm is never what a caller gets.
+fn to_json_string<T: serde::Serialize + ?Sized>(value: &T) -> String {
+    serde_json::to_string(value).unwrap_or_default()
+}
+
 /// The README's examples, compiled as doc tests.
 #[doc = include_str!("../README.md")]
 #[cfg(doctest)]

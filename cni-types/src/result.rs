@@ -186,9 +186,14 @@ impl Result100 {
         }
     }
 
-    /// Encodes as JSON.
+    /// Encodes as JSON bytes, what a plugin writes on stdout.
     pub fn emit(&self) -> Vec<u8> {
-        serde_json::to_vec(self).unwrap_or_default()
+        self.emit_string().into_bytes()
+    }
+
+    /// Encodes as a JSON string, the same text as [`Result100::emit`].
+    pub fn emit_string(&self) -> String {
+        crate::to_json_string(self)
     }
 }
 
@@ -407,7 +412,16 @@ impl AnyResult {
         }
     }
 
-    /// Encodes as JSON in its own layout.
+    /// Encodes as a JSON string in its own layout, the same text as [`AnyResult::emit`].
+    pub fn emit_string(&self) -> String {
+        match self {
+            AnyResult::V020(r) => crate::to_json_string(r),
+            AnyResult::V040(r) => crate::to_json_string(r),
+            AnyResult::V100(r) => crate::to_json_string(r),
+        }
+    }
+
+    /// Encodes as JSON bytes in its own layout, what a plugin writes on stdout.
     pub fn emit(&self) -> Vec<u8> {
         // Typical results are a few hundred bytes: one allocation instead of several.
         let mut buf = Vec::with_capacity(512);
