@@ -393,6 +393,19 @@ pub enum Error {
     /// Several independent steps failed (GC).
     #[error("{}", .0.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("; "))]
     Several(Vec<Error>),
+    /// An in-process run of a plugin ([`crate::testing`]) did not end as its caller expected
+    /// (a result asked for from a failed run, or an error result from a successful one).
+    #[error(
+        "in-process plugin run exited with {exit_code}, expected {expected_exit_code}; stdout {stdout:?}"
+    )]
+    UnexpectedOutcome {
+        /// The exit code the caller expected (0 for a result, 1 for an error result).
+        expected_exit_code: i32,
+        /// The exit code of the run.
+        exit_code: i32,
+        /// What the run printed on stdout.
+        stdout: String,
+    },
     /// A Kubernetes (Multus) input is invalid.
     #[error("{what}: {reason}")]
     Multus {
@@ -430,6 +443,7 @@ impl Error {
     /// | [`InvalidPluginName`](Error::InvalidPluginName), [`PluginNotFound`](Error::PluginNotFound) | 999 internal | libcni's `FindInPath` errors are untyped |
     /// | [`ExecPlugin`](Error::ExecPlugin), [`PluginOutput`](Error::PluginOutput) | 999 internal | the plugin could not be run or printed something that is no result: nothing the specification types |
     /// | [`Cache`](Error::Cache) | 999 internal | the runtime's own result cache, not the plugin's input |
+    /// | [`UnexpectedOutcome`](Error::UnexpectedOutcome) | 999 internal | a test expectation ([`crate::testing`]), never a plugin's failure |
     ///
     /// ```
     /// use cni_types::{Error, ErrorCode};
@@ -465,7 +479,8 @@ impl Error {
             | Error::PluginNotFound { .. }
             | Error::ExecPlugin { .. }
             | Error::PluginOutput { .. }
-            | Error::Cache { .. } => ErrorCode::Internal,
+            | Error::Cache { .. }
+            | Error::UnexpectedOutcome { .. } => ErrorCode::Internal,
         }
     }
 
@@ -538,11 +553,12 @@ mod tests {
             Error::Cache { .. } => "Cache",
             Error::Validation(_) => "Validation",
             Error::Several(_) => "Several",
+            Error::UnexpectedOutcome { .. } => "UnexpectedOutcome",
             Error::Multus { .. } => "Multus",
         }
     }
 
-    const ALL_VARIANTS: usize = 24;
+    const ALL_VARIANTS: usize = 25;
 
     #[test]
     fn every_variant_maps_to_its_documented_code() {
@@ -677,6 +693,14 @@ mod tests {
                 Error::Cache {
                     network: "n".into(),
                     reason: "bad kind".into(),
+                },
+                999,
+            ),
+            (
+                Error::UnexpectedOutcome {
+                    expected_exit_code: 0,
+                    exit_code: 1,
+                    stdout: "{}".into(),
                 },
                 999,
             ),

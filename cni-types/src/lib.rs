@@ -13,6 +13,7 @@
 //! - [`invoke`]: find and run another plugin (IPAM delegation).
 //! - [`runtime`]: the conflist runner with a libcni-compatible result cache.
 //! - [`multus`]: NetworkAttachmentDefinition, the networks annotation, interface naming.
+//! - [`testing`]: run a plugin in-process and read what it printed; a recording [`invoke::Exec`].
 //!
 //! ```
 //! use cni_types::{AnyResult, NetConf};
@@ -40,6 +41,7 @@ pub mod multus;
 pub mod result;
 pub mod runtime;
 pub mod skel;
+pub mod testing;
 pub mod validate;
 pub mod version;
 

@@ -9,6 +9,8 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use cni_types::args::CniArgs;
 use cni_types::config::{Ipam, NetConf, NetConfList};
 use cni_types::result::*;
+use cni_types::skel::Command;
+use cni_types::testing::{self, Env};
 use cni_types::version::Version;
 use cni_types::{CniError, ErrorCode};
 use ipnet::{IpNet, Ipv4Net, Ipv6Net};
@@ -352,16 +354,17 @@ proptest! {
             netconf().prop_map(|c| c.emit()),
         ],
     ) {
-        let mut env = common::full_env(cmd);
-        env.insert("CNI_CONTAINERID".into(), cid);
-        env.insert("CNI_IFNAME".into(), ifname);
-        env.insert("CNI_ARGS".into(), args);
+        let env = Env::for_command(Command::Add)
+            .with("CNI_COMMAND", cmd)
+            .with("CNI_CONTAINERID", cid)
+            .with("CNI_IFNAME", ifname)
+            .with("CNI_ARGS", args);
         let mut p = common::Recorder::default();
-        let out = common::run_skel(&mut p, &env, &stdin);
-        prop_assert!(out.code == 0 || out.code == 1);
+        let out = testing::run(&mut p, &env, &stdin);
+        prop_assert!(out.exit_code == 0 || out.exit_code == 1);
         if !out.stdout.is_empty() {
-            let v: Value = serde_json::from_slice(&out.stdout).unwrap();
-            if out.code == 1 {
+            let v: Value = out.stdout_json().unwrap();
+            if out.exit_code == 1 {
                 prop_assert!(v.get("code").is_some());
             }
         }
