@@ -22,7 +22,7 @@
 //!     "prevResult":{"ips":[{"version":"4","address":"10.0.0.2/24"}]}}"#)?;
 //! assert_eq!(conf.extra["vlan"], 7);
 //! let prev = conf.prev_result()?.unwrap();          // read in the 0.4.0 layout
-//! let current = prev.into_current();                // 1.1.0 layout for the plugin to work on
+//! let current = prev.into_current_layout();         // 1.x layout for the plugin to work on
 //! assert_eq!(current.ips[0].address.to_string(), "10.0.0.2/24");
 //! let out = AnyResult::from(current).convert_to(conf.version())?; // back to 0.4.0
 //! assert_eq!(out.cni_version(), "0.4.0");

@@ -540,6 +540,48 @@ fn conversion_route_with_every_field() {
     let _ = Interface::default();
 }
 
+/// A 1.0.0 result read and emitted again is 1.0.0; 1.1.0 comes out only when asked for.
+#[test]
+fn a_1_0_0_result_keeps_its_version_unless_relabelled() {
+    let as_100 = read("conversion/result-1.1.0.as-1.0.0.json");
+    let r = AnyResult::parse(&as_100).unwrap();
+    assert_eq!(r.cni_version(), "1.0.0");
+
+    // The current layout keeps the version it was read in...
+    let kept = r.clone().into_current_layout();
+    assert_eq!(kept.cni_version, "1.0.0");
+    let printed: Value = serde_json::from_slice(&kept.emit()).unwrap();
+    assert_eq!(printed, json("conversion/result-1.1.0.as-1.0.0.json"));
+    let r110 = AnyResult::parse(&read("conversion/result-1.1.0.json")).unwrap();
+    assert_eq!(r110.into_current_layout().cni_version, "1.1.0");
+
+    // ...and only the relabelling, asked for by name, gives 1.1.0 (the same data).
+    let relabelled = r.into_current_version();
+    let printed: Value = serde_json::from_slice(&relabelled.emit()).unwrap();
+    assert_eq!(printed, json("conversion/result-1.1.0.json"));
+
+    // A 0.x result cannot keep its version in the 1.x layout: the spec's conversion gives 1.0.0.
+    let r031 = AnyResult::parse(&read("conversion/result-0.3.1.json")).unwrap();
+    assert_eq!(r031.clone().into_current_layout().cni_version, "1.0.0");
+    assert_eq!(r031.into_current_version().cni_version, "1.1.0");
+
+    // A plugin's prevResult of a 1.0.0 configuration reaches it as 1.0.0.
+    let stdin = serde_json::to_vec(&json!({
+        "cniVersion": "1.0.0", "name": "n", "type": "x",
+        "prevResult": json("conversion/result-1.1.0.as-1.0.0.json"),
+    }))
+    .unwrap();
+    let mut p = Recorder::default();
+    let out = testing::run(&mut p, &cmd_env("CHECK"), &stdin);
+    assert_eq!(out.exit_code, 0, "{}", out.stdout_text());
+    let prev = p.seen[0].prev_result().unwrap().unwrap();
+    assert_eq!(prev.cni_version, "1.0.0");
+    assert_eq!(
+        serde_json::from_slice::<Value>(&prev.emit()).unwrap(),
+        json("conversion/result-1.1.0.as-1.0.0.json")
+    );
+}
+
 // ---------------------------------------------------------------- skel/
 
 #[test]

@@ -143,7 +143,7 @@ fn run_bridge_host_local(version: &str) {
     assert_eq!(result.cni_version(), version);
     let expected_family = Family::of(version).unwrap();
     assert_eq!(result.family(), expected_family);
-    let current = result.clone().into_current();
+    let current = result.clone().into_current_layout();
     let eth0 = current
         .interfaces
         .iter()
@@ -180,7 +180,7 @@ fn run_bridge_host_local(version: &str) {
         assert_eq!(conv.cni_version(), *target);
         let again = AnyResult::parse(&conv.emit()).unwrap();
         assert_eq!(again, conv, "{target} parse(emit)");
-        let back = again.into_current();
+        let back = again.into_current_layout();
         assert_eq!(back.ips[0].address, addr, "{version} -> {target}");
     }
     // 0.4.0 <-> 1.0.0 is lossless for what the plugins return.
