@@ -4,7 +4,8 @@
 //! dispatches ADD, DEL, CHECK, STATUS and GC to a [`Plugin`] (answering VERSION itself),
 //! converts the ADD result to the configuration's version, prints the result or the error and
 //! exits with 0 or 1. [`run_with`] does the same on a given environment and streams and
-//! returns the exit code instead of exiting: it is what tests call, and it never panics.
+//! returns the exit code instead of exiting, and never panics; [`crate::testing::run`] wraps it
+//! for tests.
 //!
 //! Validation, in order (each failure printed as a [`CniError`] on stdout, exit code 1):
 //! 1. required variables per command (ADD, CHECK: `CNI_COMMAND`, `CNI_CONTAINERID`,
@@ -281,7 +282,7 @@ pub fn run<P: Plugin>(mut plugin: P) -> ! {
 }
 
 /// Runs the plugin on the given environment lookup and streams and returns the exit code
-/// (0 success, 1 error). Never panics.
+/// (0 success, 1 error). Never panics. Tests call it through [`crate::testing::run`].
 pub fn run_with<P: Plugin + ?Sized>(
     plugin: &mut P,
     getenv: &dyn Fn(&str) -> Option<String>,
