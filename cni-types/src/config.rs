@@ -106,9 +106,14 @@ impl NetConf {
         Ok(conf)
     }
 
-    /// Encodes as JSON.
+    /// Encodes as JSON bytes, what a plugin writes on stdout.
     pub fn emit(&self) -> Vec<u8> {
-        serde_json::to_vec(self).unwrap_or_default()
+        self.emit_string().into_bytes()
+    }
+
+    /// Encodes as a JSON string, the same text as [`NetConf::emit`].
+    pub fn emit_string(&self) -> String {
+        crate::to_json_string(self)
     }
 
     /// The configuration's version; `0.1.0` when absent or empty.
@@ -436,8 +441,13 @@ impl NetConfList {
         m
     }
 
-    /// Encodes as JSON.
+    /// Encodes as JSON bytes.
     pub fn emit(&self) -> Vec<u8> {
-        serde_json::to_vec(&self.to_map()).unwrap_or_default()
+        self.emit_string().into_bytes()
+    }
+
+    /// Encodes as a JSON string, the same text as [`NetConfList::emit`].
+    pub fn emit_string(&self) -> String {
+        crate::to_json_string(&self.to_map())
     }
 }

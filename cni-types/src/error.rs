@@ -151,6 +151,58 @@ impl CniError {
         }
     }
 
+    /// The CNI error for a failure of another crate: `msg` is `err`'s message and `details`
+    /// the messages of its [`source`](std::error::Error::source) chain, outermost first,
+    /// joined with `": "`. A cause whose message already ends the previous one (the usual
+    /// `"{what}: {source}"` message) is not repeated. This is what a crate builds its
+    /// `From<TheirError> for CniError` on:
+    ///
+    /// ```
+    /// use cni_types::{CniError, ErrorCode};
+    ///
+    /// #[derive(Debug, thiserror::Error)]
+    /// enum AttachError {
+    ///     #[error("move VF 0000:3b:00.2 into {netns}")]
+    ///     Move { netns: String, source: std::io::Error },
+    ///     #[error("VF 0000:3b:00.2 is allocated to {owner}")]
+    ///     Busy { owner: String },
+    /// }
+    ///
+    /// impl From<&AttachError> for CniError {
+    ///     fn from(e: &AttachError) -> CniError {
+    ///         let code = match e {
+    ///             AttachError::Move { .. } => ErrorCode::IoFailure,
+    ///             AttachError::Busy { .. } => ErrorCode::TryAgainLater,
+    ///         };
+    ///         CniError::from_error(code, e)
+    ///     }
+    /// }
+    ///
+    /// let e = AttachError::Move {
+    ///     netns: "/var/run/netns/pod1".into(),
+    ///     source: std::io::Error::from(std::io::ErrorKind::NotFound),
+    /// };
+    /// let cni = CniError::from(&e);
+    /// assert_eq!(cni.code.code(), 5);
+    /// assert_eq!(cni.msg, "move VF 0000:3b:00.2 into /var/run/netns/pod1");
+    /// assert_eq!(cni.details, "entity not found");
+    /// ```
+    pub fn from_error(code: impl Into<ErrorCode>, err: &dyn std::error::Error) -> Self {
+        let msg = err.to_string();
+        let mut causes: Vec<String> = Vec::new();
+        let mut previous = msg.clone();
+        let mut next = err.source();
+        while let Some(cause) = next {
+            let text = cause.to_string();
+            if !previous.ends_with(&text) {
+                causes.push(text.clone());
+            }
+            previous = text;
+            next = cause.source();
+        }
+        CniError::new(code, msg).with_details(causes.join(": "))
+    }
+
     /// An untyped internal error (code 999), for failures that have no better code.
     pub fn internal(msg: impl fmt::Display) -> Self {
         CniError::new(ErrorCode::Internal, msg.to_string())
@@ -176,9 +228,14 @@ impl CniError {
         })
     }
 
-    /// Encodes as JSON.
+    /// Encodes as JSON bytes, what a plugin writes on stdout.
     pub fn emit(&self) -> Vec<u8> {
-        serde_json::to_vec(self).unwrap_or_default()
+        self.emit_string().into_bytes()
+    }
+
+    /// Encodes as a JSON string, the same text as [`CniError::emit`].
+    pub fn emit_string(&self) -> String {
+        crate::to_json_string(self)
     }
 }
 
@@ -336,6 +393,19 @@ pub enum Error {
     /// Several independent steps failed (GC).
     #[error("{}", .0.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("; "))]
     Several(Vec<Error>),
+    /// An in-process run of a plugin ([`crate::testing`]) did not end as its caller expected
+    /// (a result asked for from a failed run, or an error result from a successful one).
+    #[error(
+        "in-process plugin run exited with {exit_code}, expected {expected_exit_code}; stdout {stdout:?}"
+    )]
+    UnexpectedOutcome {
+        /// The exit code the caller expected (0 for a result, 1 for an error result).
+        expected_exit_code: i32,
+        /// The exit code of the run.
+        exit_code: i32,
+        /// What the run printed on stdout.
+        stdout: String,
+    },
     /// A Kubernetes (Multus) input is invalid.
     #[error("{what}: {reason}")]
     Multus {
@@ -347,7 +417,41 @@ pub enum Error {
 }
 
 impl Error {
-    /// The CNI error code this error maps to at a plugin's boundary.
+    /// The CNI error code this error maps to at a plugin's boundary (what [`CniError::from`]
+    /// puts in `code`). The reference library gives a typed code only where the
+    /// specification names the failure; anything else is its untyped 999, and so here:
+    ///
+    /// | variant | code | why |
+    /// | --- | --- | --- |
+    /// | [`ParseVersion`](Error::ParseVersion) | 6 decoding failure | a version string in a document does not parse: the document's content is bad |
+    /// | [`Decode`](Error::Decode) | 6 decoding failure | JSON that does not decode, the specification's example of code 6 |
+    /// | [`VersionInfo`](Error::VersionInfo) | 6 decoding failure | a plugin's `VERSION` answer does not decode |
+    /// | [`ResultVersionMismatch`](Error::ResultVersionMismatch) | 6 decoding failure | a result's `cniVersion` contradicts the layout it must be read in (libcni's decoder error) |
+    /// | [`PrevResult`](Error::PrevResult) | 6 decoding failure | the configuration's `prevResult` does not decode |
+    /// | [`UnsupportedResultVersion`](Error::UnsupportedResultVersion) | 1 incompatible version | no result layout exists for that version |
+    /// | [`NoConverter`](Error::NoConverter) | 1 incompatible version | the result cannot be given in the version asked for |
+    /// | [`CommandNotSupported`](Error::CommandNotSupported) | 1 incompatible version | the configuration's version has no such command (CHECK before 0.4.0), as the skeleton answers |
+    /// | [`Conf`](Error::Conf), [`ConfList`](Error::ConfList), [`ConfListPlugin`](Error::ConfListPlugin) | 7 invalid network config | the configuration or list is well-formed JSON but not a valid configuration |
+    /// | [`Multus`](Error::Multus) | 7 invalid network config | a NetworkAttachmentDefinition or networks annotation is the meta plugin's configuration |
+    /// | [`Args`](Error::Args) | 4 invalid environment | `CNI_ARGS` is an environment variable |
+    /// | [`Io`](Error::Io) | 5 I/O failure | a file operation failed |
+    /// | [`Plugin`](Error::Plugin) | the plugin's own code | a delegated plugin's error is passed on as it gave it |
+    /// | [`Validation`](Error::Validation) | the check's code (3, 4 or 7) | container ID, interface and network name checks carry the reference library's codes |
+    /// | [`ListPlugin`](Error::ListPlugin) | its source's code | the runner only adds which plugin of the list failed |
+    /// | [`Several`](Error::Several) | the first error's code (999 for none) | one code must stand for all; the first failure is the one reported first |
+    /// | [`NoValidIp`](Error::NoValidIp) | 999 internal | the reference library's conversion error is untyped |
+    /// | [`InvalidPluginName`](Error::InvalidPluginName), [`PluginNotFound`](Error::PluginNotFound) | 999 internal | libcni's `FindInPath` errors are untyped |
+    /// | [`ExecPlugin`](Error::ExecPlugin), [`PluginOutput`](Error::PluginOutput) | 999 internal | the plugin could not be run or printed something that is no result: nothing the specification types |
+    /// | [`Cache`](Error::Cache) | 999 internal | the runtime's own result cache, not the plugin's input |
+    /// | [`UnexpectedOutcome`](Error::UnexpectedOutcome) | 999 internal | a test expectation ([`crate::testing`]), never a plugin's failure |
+    ///
+    /// ```
+    /// use cni_types::{Error, ErrorCode};
+    ///
+    /// let e = Error::Args("unknown args [\"FOO\"]".into());
+    /// assert_eq!(e.code(), ErrorCode::InvalidEnvironment);
+    /// assert_eq!(cni_types::CniError::from(&e).code.code(), 4);
+    /// ```
     pub fn code(&self) -> ErrorCode {
         match self {
             Error::ParseVersion { .. }
@@ -375,7 +479,8 @@ impl Error {
             | Error::PluginNotFound { .. }
             | Error::ExecPlugin { .. }
             | Error::PluginOutput { .. }
-            | Error::Cache { .. } => ErrorCode::Internal,
+            | Error::Cache { .. }
+            | Error::UnexpectedOutcome { .. } => ErrorCode::Internal,
         }
     }
 
@@ -389,13 +494,277 @@ impl Error {
     }
 }
 
-impl From<Error> for CniError {
-    /// A delegated plugin's error passes through unchanged; any other error becomes
-    /// `{code: err.code(), msg: err.to_string()}`.
-    fn from(err: Error) -> CniError {
-        if let Some(e) = err.plugin_error() {
-            return e.clone();
+impl From<&Error> for CniError {
+    /// A delegated plugin's error (and a validation error, which is the reference library's
+    /// exact result) passes through unchanged; any other error becomes
+    /// [`CniError::from_error`]`(err.code(), err)`: its message and its source chain.
+    fn from(err: &Error) -> CniError {
+        match err.plugin_error() {
+            Some(e) => e.clone(),
+            None => CniError::from_error(err.code(), err),
         }
-        CniError::new(err.code(), err.to_string())
+    }
+}
+
+impl From<Error> for CniError {
+    /// As [`From<&Error>`](#impl-From%3C%26Error%3E-for-CniError).
+    fn from(err: Error) -> CniError {
+        CniError::from(&err)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn json_error() -> serde_json::Error {
+        serde_json::from_str::<u8>("x").unwrap_err()
+    }
+
+    fn io_error() -> std::io::Error {
+        std::io::Error::from(std::io::ErrorKind::PermissionDenied)
+    }
+
+    /// The variant's name; an exhaustive match, so a new variant does not compile until it
+    /// is named here, and then fails [`every_variant_maps_to_its_documented_code`] until it
+    /// has an example there.
+    fn variant(e: &Error) -> &'static str {
+        match e {
+            Error::ParseVersion { .. } => "ParseVersion",
+            Error::Decode { .. } => "Decode",
+            Error::VersionInfo(_) => "VersionInfo",
+            Error::ResultVersionMismatch { .. } => "ResultVersionMismatch",
+            Error::UnsupportedResultVersion(_) => "UnsupportedResultVersion",
+            Error::NoConverter { .. } => "NoConverter",
+            Error::NoValidIp => "NoValidIp",
+            Error::PrevResult(_) => "PrevResult",
+            Error::Conf(_) => "Conf",
+            Error::ConfList(_) => "ConfList",
+            Error::ConfListPlugin { .. } => "ConfListPlugin",
+            Error::Args(_) => "Args",
+            Error::InvalidPluginName(_) => "InvalidPluginName",
+            Error::PluginNotFound { .. } => "PluginNotFound",
+            Error::ExecPlugin { .. } => "ExecPlugin",
+            Error::Plugin { .. } => "Plugin",
+            Error::PluginOutput { .. } => "PluginOutput",
+            Error::CommandNotSupported { .. } => "CommandNotSupported",
+            Error::ListPlugin { .. } => "ListPlugin",
+            Error::Io { .. } => "Io",
+            Error::Cache { .. } => "Cache",
+            Error::Validation(_) => "Validation",
+            Error::Several(_) => "Several",
+            Error::UnexpectedOutcome { .. } => "UnexpectedOutcome",
+            Error::Multus { .. } => "Multus",
+        }
+    }
+
+    const ALL_VARIANTS: usize = 25;
+
+    #[test]
+    fn every_variant_maps_to_its_documented_code() {
+        let plugin_err = CniError::new(123u32, "plugin says no");
+        let cases: Vec<(Error, u32)> = vec![
+            (
+                Error::ParseVersion {
+                    input: "x".into(),
+                    reason: "not a number".into(),
+                },
+                6,
+            ),
+            (
+                Error::Decode {
+                    what: "result",
+                    source: json_error(),
+                },
+                6,
+            ),
+            (Error::VersionInfo("missing field cniVersion".into()), 6),
+            (
+                Error::ResultVersionMismatch {
+                    supported: &["0.4.0"],
+                    found: "1.0.0".into(),
+                },
+                6,
+            ),
+            (
+                Error::PrevResult(Box::new(Error::Decode {
+                    what: "result",
+                    source: json_error(),
+                })),
+                6,
+            ),
+            (Error::UnsupportedResultVersion("9.9.9".into()), 1),
+            (
+                Error::NoConverter {
+                    from: "1.1.0".into(),
+                    to: "9.9.9".into(),
+                },
+                1,
+            ),
+            (
+                Error::CommandNotSupported {
+                    command: "CHECK",
+                    version: "0.3.1".into(),
+                },
+                1,
+            ),
+            (Error::Conf("missing 'type'".into()), 7),
+            (Error::ConfList("no plugins in list".into()), 7),
+            (
+                Error::ConfListPlugin {
+                    index: 1,
+                    source: Box::new(Error::Conf("missing 'type'".into())),
+                },
+                7,
+            ),
+            (
+                Error::Multus {
+                    what: "networks annotation",
+                    reason: "bad".into(),
+                },
+                7,
+            ),
+            (Error::Args("unknown args [\"FOO\"]".into()), 4),
+            (
+                Error::Io {
+                    op: "read",
+                    path: "/var/lib/cni/results/x".into(),
+                    source: io_error(),
+                },
+                5,
+            ),
+            (
+                Error::Plugin {
+                    path: "/opt/cni/bin/x".into(),
+                    error: plugin_err.clone(),
+                },
+                123,
+            ),
+            (
+                Error::Validation(CniError::new(
+                    ErrorCode::UnknownContainer,
+                    "missing containerID",
+                )),
+                3,
+            ),
+            (
+                Error::ListPlugin {
+                    op: "add",
+                    plugin: "bridge".into(),
+                    source: Box::new(Error::Args("bad".into())),
+                },
+                4,
+            ),
+            (
+                Error::Several(vec![
+                    Error::Io {
+                        op: "remove",
+                        path: "/x".into(),
+                        source: io_error(),
+                    },
+                    Error::Args("bad".into()),
+                ]),
+                5,
+            ),
+            (Error::NoValidIp, 999),
+            (Error::InvalidPluginName("../x".into()), 999),
+            (
+                Error::PluginNotFound {
+                    plugin: "x".into(),
+                    paths: vec!["/opt/cni/bin".into()],
+                },
+                999,
+            ),
+            (
+                Error::ExecPlugin {
+                    path: "/opt/cni/bin/x".into(),
+                    source: io_error(),
+                },
+                999,
+            ),
+            (
+                Error::PluginOutput {
+                    path: "/opt/cni/bin/x".into(),
+                    reason: "not JSON".into(),
+                },
+                999,
+            ),
+            (
+                Error::Cache {
+                    network: "n".into(),
+                    reason: "bad kind".into(),
+                },
+                999,
+            ),
+            (
+                Error::UnexpectedOutcome {
+                    expected_exit_code: 0,
+                    exit_code: 1,
+                    stdout: "{}".into(),
+                },
+                999,
+            ),
+        ];
+        let mut named: Vec<&str> = cases.iter().map(|(e, _)| variant(e)).collect();
+        named.sort_unstable();
+        named.dedup();
+        assert_eq!(
+            named.len(),
+            ALL_VARIANTS,
+            "one example per variant: {named:?}"
+        );
+        for (e, code) in &cases {
+            assert_eq!(e.code().code(), *code, "{}: {e}", variant(e));
+            let cni = CniError::from(e);
+            assert_eq!(cni.code.code(), *code, "{}", variant(e));
+            match e.plugin_error() {
+                // A plugin's error result reaches the runtime exactly as the plugin gave it.
+                Some(given) => assert_eq!(&cni, given),
+                None => assert_eq!(cni.msg, e.to_string()),
+            }
+        }
+        assert_eq!(Error::Several(Vec::new()).code(), ErrorCode::Internal);
+    }
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("{context}")]
+    struct Layer {
+        context: &'static str,
+        #[source]
+        source: Option<Box<dyn std::error::Error + Send + Sync>>,
+    }
+
+    #[test]
+    fn from_error_keeps_the_source_chain_in_details() {
+        let inner = Layer {
+            context: "set VF 3 vlan on ens2f0",
+            source: Some(Box::new(std::io::Error::from_raw_os_error(95))),
+        };
+        let outer = Layer {
+            context: "attach 0000:3b:00.2",
+            source: Some(Box::new(inner)),
+        };
+        let e = CniError::from_error(ErrorCode::IoFailure, &outer);
+        assert_eq!(e.code, ErrorCode::IoFailure);
+        assert_eq!(e.msg, "attach 0000:3b:00.2");
+        let os = std::io::Error::from_raw_os_error(95).to_string();
+        assert_eq!(e.details, format!("set VF 3 vlan on ens2f0: {os}"));
+
+        // A message that already ends with its cause does not repeat it.
+        let io = Error::Io {
+            op: "read",
+            path: "/x".into(),
+            source: io_error(),
+        };
+        let e = CniError::from(&io);
+        assert_eq!((e.code.code(), e.details.as_str()), (5, ""));
+        assert_eq!(e.msg, io.to_string());
+
+        // No source: no details.
+        let plain = Layer {
+            context: "no VF free",
+            source: None,
+        };
+        assert_eq!(CniError::from_error(11u32, &plain).details, "");
     }
 }

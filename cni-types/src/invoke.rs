@@ -182,12 +182,19 @@ pub fn plugin_error(status: &str, stdout: &[u8], stderr: &[u8]) -> CniError {
     }
 }
 
-/// Finds `plugin` as a regular file in the first directory of `paths` that has it. A name
-/// with a `/` is refused (a configuration must not point outside `CNI_PATH`).
-pub fn find_in_path(plugin: &str, paths: &[PathBuf]) -> Result<PathBuf, Error> {
+/// Refuses a plugin type that is not a plain file name (empty, `.`, `..`, or with a `/`): a
+/// configuration must not point outside `CNI_PATH`.
+pub fn check_plugin_name(plugin: &str) -> Result<(), Error> {
     if plugin.is_empty() || plugin.contains('/') || plugin == "." || plugin == ".." {
         return Err(Error::InvalidPluginName(plugin.to_string()));
     }
+    Ok(())
+}
+
+/// Finds `plugin` as a regular file in the first directory of `paths` that has it; the name
+/// must pass [`check_plugin_name`].
+pub fn find_in_path(plugin: &str, paths: &[PathBuf]) -> Result<PathBuf, Error> {
+    check_plugin_name(plugin)?;
     if paths.is_empty() {
         return Err(Error::PluginNotFound {
             plugin: plugin.to_string(),

@@ -13,6 +13,7 @@
 //! - [`invoke`]: find and run another plugin (IPAM delegation).
 //! - [`runtime`]: the conflist runner with a libcni-compatible result cache.
 //! - [`multus`]: NetworkAttachmentDefinition, the networks annotation, interface naming.
+//! - [`testing`]: run a plugin in-process and read what it printed; a recording [`invoke::Exec`].
 //!
 //! ```
 //! use cni_types::{AnyResult, NetConf};
@@ -21,7 +22,7 @@
 //!     "prevResult":{"ips":[{"version":"4","address":"10.0.0.2/24"}]}}"#)?;
 //! assert_eq!(conf.extra["vlan"], 7);
 //! let prev = conf.prev_result()?.unwrap();          // read in the 0.4.0 layout
-//! let current = prev.into_current();                // 1.1.0 layout for the plugin to work on
+//! let current = prev.into_current_layout();         // 1.x layout for the plugin to work on
 //! assert_eq!(current.ips[0].address.to_string(), "10.0.0.2/24");
 //! let out = AnyResult::from(current).convert_to(conf.version())?; // back to 0.4.0
 //! assert_eq!(out.cni_version(), "0.4.0");
@@ -40,6 +41,7 @@ pub mod multus;
 pub mod result;
 pub mod runtime;
 pub mod skel;
+pub mod testing;
 pub mod validate;
 pub mod version;
 
@@ -48,6 +50,13 @@ pub use error::{CniError, Error, ErrorCode};
 pub use result::{
     AnyResult, CurrentResult, Dns, Interface, IpConfig, Result020, Result040, Result100, Route,
 };
+
+/// The JSON text of one of this crate's documents. Serializing them cannot fail (every map
+/// has string keys and no serializer of theirs returns an error), so the empty string of
+/// the error arm is never what a caller gets.
+fn to_json_string<T: serde::Serialize + ?Sized>(value: &T) -> String {
+    serde_json::to_string(value).unwrap_or_default()
+}
 
 /// The README's examples, compiled as doc tests.
 #[doc = include_str!("../README.md")]

@@ -186,9 +186,14 @@ impl Result100 {
         }
     }
 
-    /// Encodes as JSON.
+    /// Encodes as JSON bytes, what a plugin writes on stdout.
     pub fn emit(&self) -> Vec<u8> {
-        serde_json::to_vec(self).unwrap_or_default()
+        self.emit_string().into_bytes()
+    }
+
+    /// Encodes as a JSON string, the same text as [`Result100::emit`].
+    pub fn emit_string(&self) -> String {
+        crate::to_json_string(self)
     }
 }
 
@@ -407,7 +412,16 @@ impl AnyResult {
         }
     }
 
-    /// Encodes as JSON in its own layout.
+    /// Encodes as a JSON string in its own layout, the same text as [`AnyResult::emit`].
+    pub fn emit_string(&self) -> String {
+        match self {
+            AnyResult::V020(r) => crate::to_json_string(r),
+            AnyResult::V040(r) => crate::to_json_string(r),
+            AnyResult::V100(r) => crate::to_json_string(r),
+        }
+    }
+
+    /// Encodes as JSON bytes in its own layout, what a plugin writes on stdout.
     pub fn emit(&self) -> Vec<u8> {
         // Typical results are a few hundred bytes: one allocation instead of several.
         let mut buf = Vec::with_capacity(512);
@@ -460,18 +474,55 @@ impl AnyResult {
         })
     }
 
-    /// Converts to the current layout, version [`CURRENT`] (what a plugin does with a
-    /// `prevResult` before working on it).
-    pub fn into_current(self) -> Result100 {
+    /// Converts to the current layout ([`Result100`]) and keeps the version wherever that
+    /// layout can carry it: a 1.0.0 result stays 1.0.0 and a 1.1.0 result stays 1.1.0, so
+    /// emitting it again prints the version it was read in. A 0.x result cannot keep its
+    /// version in this layout: it becomes 1.0.0, the first version of the layout (the
+    /// specification's 0.4.0 -> 1.0.0 conversion; nothing a 0.x result holds needs 1.1.0).
+    /// To print such a result in its own version again, note [`AnyResult::cni_version`]
+    /// first and [`AnyResult::convert_to`] it back, as the skeleton does with what ADD returns.
+    ///
+    /// [`AnyResult::into_current_version`] is the conversion that relabels to 1.1.0.
+    ///
+    /// ```
+    /// use cni_types::AnyResult;
+    ///
+    /// let r = AnyResult::parse(br#"{"cniVersion":"1.0.0","ips":[{"address":"10.0.0.2/24"}]}"#)?;
+    /// let current = r.into_current_layout();
+    /// assert_eq!(current.cni_version, "1.0.0");
+    /// assert!(current.emit_string().starts_with(r#"{"cniVersion":"1.0.0""#));
+    ///
+    /// let old = AnyResult::parse(br#"{"cniVersion":"0.4.0","ips":[{"version":"4","address":"10.0.0.2/24"}]}"#)?;
+    /// assert_eq!(old.into_current_layout().cni_version, "1.0.0");
+    /// # Ok::<(), cni_types::Error>(())
+    /// ```
+    pub fn into_current_layout(self) -> Result100 {
         match self {
-            AnyResult::V100(r) => Result100 {
-                cni_version: CURRENT.to_string(),
-                ..r
-            },
+            AnyResult::V100(r) => r,
             other => Result100 {
-                cni_version: CURRENT.to_string(),
+                cni_version: Family::V100.versions()[0].to_string(),
                 ..other.to_100()
             },
+        }
+    }
+
+    /// Converts to the current version, [`CURRENT`] (1.1.0), **relabelling every result**:
+    /// `cniVersion` becomes `"1.1.0"` whatever it was, a 1.0.0 result included, so emitting
+    /// the outcome prints 1.1.0 and not the version the result was read in. The same as
+    /// `convert_to(CURRENT)`, which cannot fail for this target. Use it when the result is to
+    /// be printed as 1.1.0; [`AnyResult::into_current_layout`] keeps the version.
+    ///
+    /// ```
+    /// use cni_types::AnyResult;
+    ///
+    /// let r = AnyResult::parse(br#"{"cniVersion":"1.0.0","ips":[{"address":"10.0.0.2/24"}]}"#)?;
+    /// assert_eq!(r.into_current_version().cni_version, "1.1.0");
+    /// # Ok::<(), cni_types::Error>(())
+    /// ```
+    pub fn into_current_version(self) -> Result100 {
+        Result100 {
+            cni_version: CURRENT.to_string(),
+            ..self.into_current_layout()
         }
     }
 

@@ -192,9 +192,7 @@ impl<E: Exec> CniConfig<E> {
         prev_result: Option<&AnyResult>,
         rt: &RuntimeConf,
     ) -> Vec<u8> {
-        let mut conf = plugin.clone();
-        conf.name = name.to_string();
-        conf.cni_version = Some(cni_version.to_string());
+        let mut conf = Self::list_member(name, cni_version, plugin);
         if let Some(prev) = prev_result {
             conf.prev_result = Some(prev.to_value());
         }
@@ -212,6 +210,29 @@ impl<E: Exec> CniConfig<E> {
             conf.runtime_config = Some(rc);
         }
         conf.emit()
+    }
+
+    /// `plugin` as a member of the list `name` at `cni_version`: the list's name and version.
+    fn list_member(name: &str, cni_version: &str, plugin: &NetConf) -> NetConf {
+        let mut conf = plugin.clone();
+        conf.name = name.to_string();
+        conf.cni_version = Some(cni_version.to_string());
+        conf
+    }
+
+    /// Runs one plugin of a list for a command without a result (CHECK, DEL, GC, STATUS);
+    /// a failure names the plugin and `op`.
+    fn run_without_result(
+        &self,
+        op: &'static str,
+        plugin: &NetConf,
+        stdin: &[u8],
+        args: &InvokeArgs,
+    ) -> Result<(), Error> {
+        self.exec
+            .find(&plugin.plugin_type, &self.path)
+            .and_then(|p| invoke::exec_without_result(&self.exec, &p, stdin, args))
+            .map_err(|e| Self::list_err(op, plugin, e))
     }
 
     fn invoke_args(&self, command: &str, rt: &RuntimeConf) -> InvokeArgs {
@@ -282,10 +303,7 @@ impl<E: Exec> CniConfig<E> {
         for plugin in &list.plugins {
             let stdin =
                 Self::build_plugin_config(&list.name, &version, plugin, cached.as_ref(), rt);
-            self.exec
-                .find(&plugin.plugin_type, &self.path)
-                .and_then(|p| invoke::exec_without_result(&self.exec, &p, &stdin, &args))
-                .map_err(|e| Self::list_err("check", plugin, e))?;
+            self.run_without_result("check", plugin, &stdin, &args)?;
         }
         Ok(())
     }
@@ -310,10 +328,7 @@ impl<E: Exec> CniConfig<E> {
         for plugin in list.plugins.iter().rev() {
             let stdin =
                 Self::build_plugin_config(&list.name, &version, plugin, cached.as_ref(), rt);
-            self.exec
-                .find(&plugin.plugin_type, &self.path)
-                .and_then(|p| invoke::exec_without_result(&self.exec, &p, &stdin, &args))
-                .map_err(|e| Self::list_err("delete", plugin, e))?;
+            self.run_without_result("delete", plugin, &stdin, &args)?;
         }
         self.cache_del(&list.name, rt)
     }
@@ -353,19 +368,13 @@ impl<E: Exec> CniConfig<E> {
                 ..Default::default()
             };
             for plugin in &list.plugins {
-                let mut conf = plugin.clone();
-                conf.name = list.name.clone();
-                conf.cni_version = Some(version.clone());
+                let mut conf = Self::list_member(&list.name, &version, plugin);
                 conf.extra
                     .insert(VALID_ATTACHMENTS_KEY.into(), attachments.clone());
                 conf.extra
                     .insert(LEGACY_ATTACHMENTS_KEY.into(), attachments.clone());
-                if let Err(e) = self
-                    .exec
-                    .find(&plugin.plugin_type, &self.path)
-                    .and_then(|p| invoke::exec_without_result(&self.exec, &p, &conf.emit(), &args))
-                {
-                    errors.push(Self::list_err("GC", plugin, e));
+                if let Err(e) = self.run_without_result("GC", plugin, &conf.emit(), &args) {
+                    errors.push(e);
                 }
             }
         }
@@ -388,13 +397,8 @@ impl<E: Exec> CniConfig<E> {
             ..Default::default()
         };
         for plugin in &list.plugins {
-            let mut conf = plugin.clone();
-            conf.name = list.name.clone();
-            conf.cni_version = Some(version.clone());
-            self.exec
-                .find(&plugin.plugin_type, &self.path)
-                .and_then(|p| invoke::exec_without_result(&self.exec, &p, &conf.emit(), &args))
-                .map_err(|e| Self::list_err("STATUS", plugin, e))?;
+            let conf = Self::list_member(&list.name, &version, plugin);
+            self.run_without_result("STATUS", plugin, &conf.emit(), &args)?;
         }
         Ok(())
     }

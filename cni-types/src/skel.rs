@@ -4,7 +4,8 @@
 //! dispatches ADD, DEL, CHECK, STATUS and GC to a [`Plugin`] (answering VERSION itself),
 //! converts the ADD result to the configuration's version, prints the result or the error and
 //! exits with 0 or 1. [`run_with`] does the same on a given environment and streams and
-//! returns the exit code instead of exiting: it is what tests call, and it never panics.
+//! returns the exit code instead of exiting, and never panics; [`crate::testing::run`] wraps it
+//! for tests.
 //!
 //! Validation, in order (each failure printed as a [`CniError`] on stdout, exit code 1):
 //! 1. required variables per command (ADD, CHECK: `CNI_COMMAND`, `CNI_CONTAINERID`,
@@ -164,10 +165,12 @@ impl Request {
     }
 
     /// The `prevResult`, parsed in the configuration's version and converted to the current
-    /// layout; `None` when there is none. A bad one is code 6.
+    /// layout with [`AnyResult::into_current_layout`]: a 1.0.0 or 1.1.0 `prevResult` keeps its
+    /// `cniVersion`, a 0.x one becomes 1.0.0 (the skeleton converts what ADD returns to the
+    /// configuration's version anyway). `None` when there is none. A bad one is code 6.
     pub fn prev_result(&self) -> Result<Option<Result100>, CniError> {
         match self.config.prev_result() {
-            Ok(r) => Ok(r.map(AnyResult::into_current)),
+            Ok(r) => Ok(r.map(AnyResult::into_current_layout)),
             Err(e) => Err(CniError::new(ErrorCode::DecodingFailure, e.to_string())),
         }
     }
@@ -195,12 +198,13 @@ impl Request {
     }
 
     /// Runs the plugin `plugin_type` (typically `config.ipam.type`) from `CNI_PATH` with ADD
-    /// and this request's stdin, returning its result converted to the current layout.
+    /// and this request's stdin, returning its result converted to the current layout with
+    /// [`AnyResult::into_current_layout`] (a 1.x result keeps its `cniVersion`).
     pub fn delegate_add(&self, plugin_type: &str) -> Result<Result100, CniError> {
         let mut args = self.invoke_args();
         args.command = "ADD".into();
         invoke::delegate_add(plugin_type, &self.stdin, &args)
-            .map(AnyResult::into_current)
+            .map(AnyResult::into_current_layout)
             .map_err(CniError::from)
     }
 
@@ -278,7 +282,7 @@ pub fn run<P: Plugin>(mut plugin: P) -> ! {
 }
 
 /// Runs the plugin on the given environment lookup and streams and returns the exit code
-/// (0 success, 1 error). Never panics.
+/// (0 success, 1 error). Never panics. Tests call it through [`crate::testing::run`].
 pub fn run_with<P: Plugin + ?Sized>(
     plugin: &mut P,
     getenv: &dyn Fn(&str) -> Option<String>,

@@ -203,9 +203,14 @@ impl VersionInfo {
         Ok(info)
     }
 
-    /// Encodes as JSON.
+    /// Encodes as JSON bytes, what a plugin writes on stdout.
     pub fn emit(&self) -> Vec<u8> {
-        serde_json::to_vec(self).unwrap_or_default()
+        self.emit_string().into_bytes()
+    }
+
+    /// Encodes as a JSON string, the same text as [`VersionInfo::emit`].
+    pub fn emit_string(&self) -> String {
+        crate::to_json_string(self)
     }
 
     /// True when `version` is one of the supported versions (exact string match, as the

@@ -8,12 +8,14 @@ use std::collections::BTreeSet;
 use cni_types::config::{NetConf, NetConfList};
 use cni_types::result::{AnyResult, Interface, IpConfig, IpConfig040, Route};
 use cni_types::runtime::{CacheEntry, CniConfig, RuntimeConf};
+use cni_types::skel::Command;
+use cni_types::testing::{self, Env};
 use cni_types::version::{self, Version, VersionInfo};
 use cni_types::{CniError, ErrorCode, args::CniArgs, validate};
 use common::*;
 use serde_json::{Value, json};
 
-/// The files the tests below read, relative to `tests/conformance`.
+/// The files the tests below read, relative to `tests/conformance` (with [`STDIN_FILES`]).
 const USED: &[&str] = &[
     "README.md",
     "spec/netconf-list-dbnet-1.1.0.json",
@@ -23,18 +25,9 @@ const USED: &[&str] = &[
     "spec/version-result-1.0.0.json",
     "spec/version-result-1.1.0.json",
     "spec/error-code7-1.1.0.json",
-    "spec/add-01-bridge-stdin.json",
     "spec/add-02-host-local-ipam-result.json",
     "spec/add-03-bridge-result.json",
-    "spec/add-04-tuning-stdin.json",
     "spec/add-05-tuning-result.json",
-    "spec/add-06-portmap-stdin.json",
-    "spec/check-01-bridge-stdin.json",
-    "spec/check-02-tuning-stdin.json",
-    "spec/check-03-portmap-stdin.json",
-    "spec/del-01-portmap-stdin.json",
-    "spec/del-02-tuning-stdin.json",
-    "spec/del-03-bridge-stdin.json",
     "conversion/cases.json",
     "conversion/result-1.1.0.json",
     "conversion/result-1.1.0.as-1.0.0.json",
@@ -82,7 +75,11 @@ fn every_vector_file_is_used() {
     let base = conformance_dir();
     let mut files = BTreeSet::new();
     list_files(&base, &base, &mut files);
-    let used: BTreeSet<String> = USED.iter().map(|s| s.to_string()).collect();
+    let used: BTreeSet<String> = USED
+        .iter()
+        .chain(STDIN_FILES)
+        .map(|s| s.to_string())
+        .collect();
     let unused: Vec<_> = files.difference(&used).collect();
     assert!(unused.is_empty(), "vector files no test reads: {unused:?}");
     let missing: Vec<_> = used.difference(&files).collect();
@@ -199,6 +196,7 @@ fn spec_error_result() {
     assert_eq!(back, json("spec/error-code7-1.1.0.json"));
 }
 
+/// The specification's plugin stdins, in the order of its ADD, CHECK, DEL walk-through.
 const STDIN_FILES: &[&str] = &[
     "spec/add-01-bridge-stdin.json",
     "spec/add-04-tuning-stdin.json",
@@ -269,13 +267,17 @@ fn spec_results_parse_in_the_config_version() {
 fn spec_chain_replayed_by_the_conflist_runner() {
     let list = NetConfList::parse(&read("spec/netconf-list-dbnet-1.1.0.json")).unwrap();
     let cache = tempfile::tempdir().unwrap();
-    let mut fake = FakeExec::default();
-    fake.add_outputs
-        .insert("bridge".into(), read("spec/add-03-bridge-result.json"));
-    fake.add_outputs
-        .insert("tuning".into(), read("spec/add-05-tuning-result.json"));
-    fake.add_outputs
-        .insert("portmap".into(), read("spec/add-05-tuning-result.json"));
+    let fake = canned_exec(
+        [
+            ("bridge".to_string(), read("spec/add-03-bridge-result.json")),
+            ("tuning".to_string(), read("spec/add-05-tuning-result.json")),
+            (
+                "portmap".to_string(),
+                read("spec/add-05-tuning-result.json"),
+            ),
+        ]
+        .into(),
+    );
     let cni = CniConfig::new(vec!["/fake".into()])
         .with_exec(fake)
         .with_cache_dir(cache.path());
@@ -307,26 +309,26 @@ fn spec_chain_replayed_by_the_conflist_runner() {
     expected["cniVersion"] = json!("1.1.0");
     assert_eq!(result.to_value(), expected);
     {
-        let calls = cni_calls(&cni);
-        let plugins: Vec<_> = calls.iter().map(|c| c.plugin.as_str()).collect();
+        let calls = cni.exec().calls();
+        let plugins: Vec<_> = calls.iter().map(|c| c.plugin_name()).collect();
         assert_eq!(plugins, ["bridge", "tuning", "portmap"]);
         assert_eq!(
-            normalize(calls[0].stdin.clone()),
+            normalize(calls[0].stdin_json().unwrap()),
             json("spec/add-01-bridge-stdin.json")
         );
         assert_eq!(
-            normalize(calls[1].stdin.clone()),
+            normalize(calls[1].stdin_json().unwrap()),
             json("spec/add-04-tuning-stdin.json")
         );
         assert_eq!(
-            normalize(calls[2].stdin.clone()),
+            normalize(calls[2].stdin_json().unwrap()),
             json("spec/add-06-portmap-stdin.json")
         );
         for c in &calls {
-            assert_eq!(c.env["CNI_COMMAND"], "ADD");
-            assert_eq!(c.env["CNI_CONTAINERID"], "a51debf7e1eb");
-            assert_eq!(c.env["CNI_IFNAME"], "eth0");
-            assert_eq!(c.env["CNI_NETNS"], "/var/run/netns/blue");
+            assert_eq!(c.var("CNI_COMMAND"), Some("ADD"));
+            assert_eq!(c.var("CNI_CONTAINERID"), Some("a51debf7e1eb"));
+            assert_eq!(c.var("CNI_IFNAME"), Some("eth0"));
+            assert_eq!(c.var("CNI_NETNS"), Some("/var/run/netns/blue"));
         }
     }
     // The cache holds the final result, in libcni's format.
@@ -341,57 +343,59 @@ fn spec_chain_replayed_by_the_conflist_runner() {
             .is_file()
     );
 
-    clear_calls(&cni);
+    // CHECK in order, DEL in reverse, each with the spec's stdin.
+    cni.exec().clear();
     cni.check_network_list(&list, &rt).unwrap();
-    {
-        let calls = cni_calls(&cni);
-        let files = [
+    assert_sent(
+        &cni,
+        &normalize,
+        "CHECK",
+        &[
             "spec/check-01-bridge-stdin.json",
             "spec/check-02-tuning-stdin.json",
             "spec/check-03-portmap-stdin.json",
-        ];
-        assert_eq!(calls.len(), 3);
-        for (c, f) in calls.iter().zip(files) {
-            assert_eq!(c.env["CNI_COMMAND"], "CHECK");
-            assert_eq!(normalize(c.stdin.clone()), json(f), "{f}");
-        }
-    }
+        ],
+    );
 
-    clear_calls(&cni);
+    cni.exec().clear();
     cni.del_network_list(&list, &rt).unwrap();
-    {
-        let calls = cni_calls(&cni);
-        let files = [
+    assert_sent(
+        &cni,
+        &normalize,
+        "DEL",
+        &[
             "spec/del-01-portmap-stdin.json",
             "spec/del-02-tuning-stdin.json",
             "spec/del-03-bridge-stdin.json",
-        ];
-        assert_eq!(calls.len(), 3);
-        for (c, f) in calls.iter().zip(files) {
-            assert_eq!(c.env["CNI_COMMAND"], "DEL");
-            assert_eq!(normalize(c.stdin.clone()), json(f), "{f}");
-        }
-    }
+        ],
+    );
     assert!(cni.cache_entry("dbnet", &rt).unwrap().is_none());
 
     // DEL again: no cache, so no prevResult, and still success.
-    clear_calls(&cni);
+    cni.exec().clear();
     cni.del_network_list(&list, &rt).unwrap();
-    let calls = cni_calls(&cni);
+    let calls = cni.exec().calls();
     assert_eq!(calls.len(), 3);
-    assert!(calls.iter().all(|c| c.stdin.get("prevResult").is_none()));
+    assert!(
+        calls
+            .iter()
+            .all(|c| c.stdin_json().unwrap().get("prevResult").is_none())
+    );
 }
 
-fn cni_calls(cni: &CniConfig<FakeExec>) -> Vec<Call> {
-    cni_exec(cni).calls.borrow().clone()
-}
-
-fn clear_calls(cni: &CniConfig<FakeExec>) {
-    cni_exec(cni).calls.borrow_mut().clear();
-}
-
-fn cni_exec(cni: &CniConfig<FakeExec>) -> &FakeExec {
-    cni.exec()
+/// The runner's last calls were `command` to one plugin each, with the stdins of `files`.
+fn assert_sent(
+    cni: &CniConfig<testing::RecordingExec>,
+    normalize: &dyn Fn(Value) -> Value,
+    command: &str,
+    files: &[&str],
+) {
+    let calls = cni.exec().calls();
+    assert_eq!(calls.len(), files.len());
+    for (c, f) in calls.iter().zip(files) {
+        assert_eq!(c.command(), command);
+        assert_eq!(normalize(c.stdin_json().unwrap()), json(f), "{f}");
+    }
 }
 
 // ---------------------------------------------------------------- conversion/
@@ -532,6 +536,48 @@ fn conversion_route_with_every_field() {
     let _ = Interface::default();
 }
 
+/// A 1.0.0 result read and emitted again is 1.0.0; 1.1.0 comes out only when asked for.
+#[test]
+fn a_1_0_0_result_keeps_its_version_unless_relabelled() {
+    let as_100 = read("conversion/result-1.1.0.as-1.0.0.json");
+    let r = AnyResult::parse(&as_100).unwrap();
+    assert_eq!(r.cni_version(), "1.0.0");
+
+    // The current layout keeps the version it was read in...
+    let kept = r.clone().into_current_layout();
+    assert_eq!(kept.cni_version, "1.0.0");
+    let printed: Value = serde_json::from_slice(&kept.emit()).unwrap();
+    assert_eq!(printed, json("conversion/result-1.1.0.as-1.0.0.json"));
+    let r110 = AnyResult::parse(&read("conversion/result-1.1.0.json")).unwrap();
+    assert_eq!(r110.into_current_layout().cni_version, "1.1.0");
+
+    // ...and only the relabelling, asked for by name, gives 1.1.0 (the same data).
+    let relabelled = r.into_current_version();
+    let printed: Value = serde_json::from_slice(&relabelled.emit()).unwrap();
+    assert_eq!(printed, json("conversion/result-1.1.0.json"));
+
+    // A 0.x result cannot keep its version in the 1.x layout: the spec's conversion gives 1.0.0.
+    let r031 = AnyResult::parse(&read("conversion/result-0.3.1.json")).unwrap();
+    assert_eq!(r031.clone().into_current_layout().cni_version, "1.0.0");
+    assert_eq!(r031.into_current_version().cni_version, "1.1.0");
+
+    // A plugin's prevResult of a 1.0.0 configuration reaches it as 1.0.0.
+    let stdin = serde_json::to_vec(&json!({
+        "cniVersion": "1.0.0", "name": "n", "type": "x",
+        "prevResult": json("conversion/result-1.1.0.as-1.0.0.json"),
+    }))
+    .unwrap();
+    let mut p = Recorder::default();
+    let out = testing::run(&mut p, &cmd_env("CHECK"), &stdin);
+    assert_eq!(out.exit_code, 0, "{}", out.stdout_text());
+    let prev = p.seen[0].prev_result().unwrap().unwrap();
+    assert_eq!(prev.cni_version, "1.0.0");
+    assert_eq!(
+        serde_json::from_slice::<Value>(&prev.emit()).unwrap(),
+        json("conversion/result-1.1.0.as-1.0.0.json")
+    );
+}
+
 // ---------------------------------------------------------------- skel/
 
 #[test]
@@ -540,13 +586,13 @@ fn skel_validate_ifname() {
         let name = case["ifname"].as_str().unwrap();
         let got = validate::interface_name(name);
         // Through the skeleton too.
-        let mut env = full_env("ADD");
-        env.insert("CNI_IFNAME".into(), name.into());
+        let mut env = cmd_env("ADD");
+        env.set("CNI_IFNAME", name);
         let mut p = Recorder::default();
-        let out = run_skel(&mut p, &env, br#"{"cniVersion":"1.1.0","name":"n"}"#);
+        let out = testing::run(&mut p, &env, br#"{"cniVersion":"1.1.0","name":"n"}"#);
         if case.get("ok").is_some() {
             assert!(got.is_ok(), "{name}");
-            assert_eq!(out.code, 0, "{name}");
+            assert_eq!(out.exit_code, 0, "{name}");
             continue;
         }
         let err = got.unwrap_err();
@@ -563,11 +609,11 @@ fn skel_validate_ifname() {
         if name.is_empty() {
             // An empty variable is a missing one for the skeleton.
             assert_eq!(
-                out.error().msg,
+                out.error().unwrap().msg,
                 "required env variables [CNI_IFNAME] missing"
             );
         } else {
-            let e = out.error();
+            let e = out.error().unwrap();
             assert_eq!((e.code.code(), e.msg.as_str(), e.details.as_str()), expect);
         }
     }
@@ -585,23 +631,23 @@ fn skel_validate_container_id() {
         }
         let id = case["containerID"].as_str().unwrap();
         let got = validate::container_id(id);
-        let mut env = full_env("DEL");
-        env.insert("CNI_CONTAINERID".into(), id.into());
-        let out = run_skel(
+        let mut env = cmd_env("DEL");
+        env.set("CNI_CONTAINERID", id);
+        let out = testing::run(
             &mut Recorder::default(),
             &env,
             br#"{"cniVersion":"1.1.0","name":"n"}"#,
         );
         if case.get("ok").is_some() {
             assert!(got.is_ok());
-            assert_eq!(out.code, 0);
+            assert_eq!(out.exit_code, 0);
             continue;
         }
         let err = got.unwrap_err();
         assert_eq!(err.code.code() as u64, case["code"].as_u64().unwrap());
         assert_eq!(err.msg, case["msg"].as_str().unwrap());
         assert_eq!(err.details, case["details"].as_str().unwrap());
-        let e = out.error();
+        let e = out.error().unwrap();
         if id.is_empty() {
             assert_eq!(
                 (e.code.code(), e.msg.as_str()),
@@ -622,10 +668,10 @@ fn skel_validate_network_name() {
         let name = case["name"].as_str().unwrap();
         let got = validate::network_name(name);
         let stdin = serde_json::to_vec(&json!({"cniVersion": "1.1.0", "name": name})).unwrap();
-        let out = run_skel(&mut Recorder::default(), &full_env("ADD"), &stdin);
+        let out = testing::run(&mut Recorder::default(), &cmd_env("ADD"), &stdin);
         if case.get("ok").is_some() {
             assert!(got.is_ok());
-            assert_eq!(out.code, 0);
+            assert_eq!(out.exit_code, 0);
             continue;
         }
         let err = got.unwrap_err();
@@ -638,8 +684,8 @@ fn skel_validate_network_name() {
             assert_eq!(err.msg, msg.as_str().unwrap());
             assert_eq!(err.details, case["details"].as_str().unwrap());
         }
-        assert_eq!(out.error().code, err.code);
-        assert_eq!(out.error().msg, err.msg);
+        assert_eq!(out.error().unwrap().code, err.code);
+        assert_eq!(out.error().unwrap().msg, err.msg);
     }
 }
 
@@ -656,10 +702,10 @@ fn skel_dispatch_cases() {
     for case in json("skel/dispatch-cases.json").as_array().unwrap() {
         let desc = case["desc"].as_str().unwrap();
         let case_env = |base: &str| {
-            let mut env = full_env(base);
+            let mut env = cmd_env(base);
             if let Some(e) = case.get("env").and_then(Value::as_object) {
                 for (k, v) in e {
-                    env.insert(k.clone(), v.as_str().unwrap().into());
+                    env.set(k.clone(), v.as_str().unwrap());
                 }
             }
             env
@@ -667,8 +713,8 @@ fn skel_dispatch_cases() {
         let stdin = case.get("stdin").map(|s| serde_json::to_vec(s).unwrap());
         match desc {
             "unknown command" => {
-                let out = run_skel(&mut Recorder::default(), &case_env("ADD"), ok_stdin);
-                let e = out.error();
+                let out = testing::run(&mut Recorder::default(), &case_env("ADD"), ok_stdin);
+                let e = out.error().unwrap();
                 assert_eq!(
                     (e.code.code() as u64, e.msg.as_str()),
                     (
@@ -678,16 +724,16 @@ fn skel_dispatch_cases() {
                 );
             }
             "missing CNI_COMMAND, no about string" => {
-                let out = run_skel(&mut Recorder::default(), &Default::default(), ok_stdin);
-                let e = out.error();
+                let out = testing::run(&mut Recorder::default(), &Default::default(), ok_stdin);
+                let e = out.error().unwrap();
                 assert_eq!(e.code.code(), 4);
                 assert_eq!(e.msg, case["msg"].as_str().unwrap());
             }
             "missing CNI_COMMAND with about string" => {
                 let mut p = Recorder::with_versions(&["9.8.7", "10.0.0"]);
                 p.about = "<about>".into();
-                let out = run_skel(&mut p, &Default::default(), ok_stdin);
-                assert_eq!(out.code, 0);
+                let out = testing::run(&mut p, &Default::default(), ok_stdin);
+                assert_eq!(out.exit_code, 0);
                 assert_eq!(
                     String::from_utf8(out.stderr).unwrap(),
                     case["stderr"].as_str().unwrap()
@@ -695,13 +741,12 @@ fn skel_dispatch_cases() {
                 assert!(out.stdout.is_empty());
             }
             "ADD missing several" => {
-                let env = [("CNI_COMMAND", "ADD"), ("CNI_CONTAINERID", "x")]
+                let env: Env = [("CNI_COMMAND", "ADD"), ("CNI_CONTAINERID", "x")]
                     .into_iter()
-                    .map(|(k, v)| (k.to_string(), v.to_string()))
                     .collect();
-                let out = run_skel(&mut Recorder::default(), &env, ok_stdin);
-                assert_eq!(out.error().msg, case["msg"].as_str().unwrap());
-                assert_eq!(out.error().code.code(), 4);
+                let out = testing::run(&mut Recorder::default(), &env, ok_stdin);
+                assert_eq!(out.error().unwrap().msg, case["msg"].as_str().unwrap());
+                assert_eq!(out.error().unwrap().code.code(), 4);
             }
             "required env per command (current skel)" => {
                 for cmd in ["ADD", "CHECK", "DEL", "GC", "STATUS", "VERSION"] {
@@ -711,22 +756,19 @@ fn skel_dispatch_cases() {
                         .iter()
                         .map(|v| v.as_str().unwrap())
                         .collect();
-                    let full = full_env(cmd);
+                    let full = cmd_env(cmd);
                     let only = |skip: Option<&str>| {
                         full.iter()
-                            .filter(|(k, _)| {
-                                required.contains(&k.as_str()) && Some(k.as_str()) != skip
-                            })
-                            .map(|(k, v)| (k.clone(), v.clone()))
-                            .collect()
+                            .filter(|(k, _)| required.contains(k) && Some(*k) != skip)
+                            .collect::<Env>()
                     };
                     // Exactly the required ones: no missing-variable error.
-                    let out = run_skel(&mut Recorder::default(), &only(None), ok_stdin);
-                    if out.code != 0 {
+                    let out = testing::run(&mut Recorder::default(), &only(None), ok_stdin);
+                    if out.exit_code != 0 {
                         assert!(
-                            !out.error().msg.contains("missing"),
+                            !out.error().unwrap().msg.contains("missing"),
                             "{cmd}: {:?}",
-                            out.error()
+                            out.error().unwrap()
                         );
                     }
                     // Each one left out is reported alone.
@@ -734,9 +776,9 @@ fn skel_dispatch_cases() {
                         if *r == "CNI_COMMAND" {
                             continue;
                         }
-                        let out = run_skel(&mut Recorder::default(), &only(Some(r)), ok_stdin);
+                        let out = testing::run(&mut Recorder::default(), &only(Some(r)), ok_stdin);
                         assert_eq!(
-                            out.error().msg,
+                            out.error().unwrap().msg,
                             format!("required env variables [{r}] missing"),
                             "{cmd}"
                         );
@@ -745,25 +787,28 @@ fn skel_dispatch_cases() {
             }
             "ADD with no cniVersion in stdin, plugin supports 0.1.0" => {
                 let mut p = Recorder::with_versions(&["0.1.0"]);
-                let out = run_skel(&mut p, &full_env("ADD"), &stdin.unwrap());
-                assert_eq!(out.code, 0);
+                let out = testing::run(&mut p, &cmd_env("ADD"), &stdin.unwrap());
+                assert_eq!(out.exit_code, 0);
                 assert_eq!(p.seen.len(), 1);
                 assert_eq!(p.seen[0].version(), "0.1.0");
                 // The result is printed in the configuration's (implicit) version.
-                assert_eq!(out.stdout_json()["cniVersion"], "0.1.0");
-                assert_eq!(out.stdout_json()["ip4"]["ip"], "10.0.0.2/24");
+                assert_eq!(out.stdout_json().unwrap()["cniVersion"], "0.1.0");
+                assert_eq!(out.stdout_json().unwrap()["ip4"]["ip"], "10.0.0.2/24");
             }
             "ADD with no cniVersion, plugin supports only 4.3.2" => {
                 let mut p = Recorder::with_versions(&["4.3.2"]);
-                let e = run_skel(&mut p, &full_env("ADD"), &stdin.unwrap()).error();
+                let e = testing::run(&mut p, &cmd_env("ADD"), &stdin.unwrap())
+                    .error()
+                    .unwrap();
                 assert_eq!(e.code.code(), 1);
                 assert_eq!(e.msg, case["msg"].as_str().unwrap());
                 assert_eq!(e.details, case["details"].as_str().unwrap());
                 assert!(p.seen.is_empty());
             }
             "CHECK with cniVersion 0.3.0" | "CHECK bad version string" => {
-                let e =
-                    run_skel(&mut Recorder::default(), &case_env("ADD"), &stdin.unwrap()).error();
+                let e = testing::run(&mut Recorder::default(), &case_env("ADD"), &stdin.unwrap())
+                    .error()
+                    .unwrap();
                 assert_eq!(e.code.code() as u64, case["code"].as_u64().unwrap());
                 if let Some(m) = case.get("msg") {
                     assert_eq!(e.msg, m.as_str().unwrap());
@@ -771,7 +816,9 @@ fn skel_dispatch_cases() {
             }
             "CHECK 0.4.0 but plugin supports only 0.1.0,0.2.0,0.3.0" => {
                 let mut p = Recorder::with_versions(&["0.1.0", "0.2.0", "0.3.0"]);
-                let e = run_skel(&mut p, &case_env("ADD"), &stdin.unwrap()).error();
+                let e = testing::run(&mut p, &case_env("ADD"), &stdin.unwrap())
+                    .error()
+                    .unwrap();
                 assert_eq!(
                     (e.code.code(), e.msg.as_str()),
                     (1, case["msg"].as_str().unwrap())
@@ -780,32 +827,35 @@ fn skel_dispatch_cases() {
             "GC/STATUS with cniVersion < 1.1.0" => {
                 let msgs: Vec<&str> = case["msg"].as_str().unwrap().split(" / ").collect();
                 for (cmd, msg) in ["GC", "STATUS"].into_iter().zip(msgs) {
-                    let e = run_skel(
+                    let e = testing::run(
                         &mut Recorder::default(),
-                        &full_env(cmd),
+                        &cmd_env(cmd),
                         br#"{"cniVersion":"1.0.0","name":"n"}"#,
                     )
-                    .error();
+                    .error()
+                    .unwrap();
                     assert_eq!((e.code.code(), e.msg.as_str()), (1, msg));
                     // A plugin that stops at 1.0.0 cannot serve them either.
                     let mut p = Recorder::with_versions(&["1.0.0"]);
-                    let e = run_skel(&mut p, &full_env(cmd), ok_stdin).error();
+                    let e = testing::run(&mut p, &cmd_env(cmd), ok_stdin)
+                        .error()
+                        .unwrap();
                     assert_eq!(e.msg, format!("plugin version does not allow {cmd}"));
                 }
             }
             "VERSION does not read stdin; output cniVersion is library Current() not input" => {
                 let mut p = Recorder::with_versions(&["9.8.7", "10.0.0"]);
                 let env = case_env("VERSION");
-                let getenv = |k: &str| env.get(k).cloned();
-                let out = run_skel_reader(&mut p, &getenv, &mut FailingReader);
-                assert_eq!(out.code, 0);
-                assert_eq!(out.stdout_json(), case["stdout"]);
+                let out = testing::run_with_reader(&mut p, &env, &mut FailingReader);
+                assert_eq!(out.exit_code, 0);
+                assert_eq!(out.stdout_json().unwrap(), case["stdout"]);
             }
             "stdin read failure" => {
-                let env = full_env("ADD");
-                let getenv = |k: &str| env.get(k).cloned();
+                let env = cmd_env("ADD");
                 let e =
-                    run_skel_reader(&mut Recorder::default(), &getenv, &mut FailingReader).error();
+                    testing::run_with_reader(&mut Recorder::default(), &env, &mut FailingReader)
+                        .error()
+                        .unwrap();
                 assert_eq!(e.code.code(), 5);
                 assert_eq!(e.msg, "error reading from stdin: boom");
             }
@@ -814,7 +864,9 @@ fn skel_dispatch_cases() {
                     fail: Some(CniError::internal("<err text>")),
                     ..Default::default()
                 };
-                let e = run_skel(&mut p, &full_env("DEL"), ok_stdin).error();
+                let e = testing::run(&mut p, &cmd_env("DEL"), ok_stdin)
+                    .error()
+                    .unwrap();
                 assert_eq!((e.code.code(), e.msg.as_str()), (999, "<err text>"));
             }
             "callback returns typed error" => {
@@ -823,11 +875,15 @@ fn skel_dispatch_cases() {
                     fail: Some(typed.clone()),
                     ..Default::default()
                 };
-                let e = run_skel(&mut p, &full_env("ADD"), ok_stdin).error();
+                let e = testing::run(&mut p, &cmd_env("ADD"), ok_stdin)
+                    .error()
+                    .unwrap();
                 assert_eq!(e, typed.with_version("1.1.0"));
             }
             "bad JSON stdin" => {
-                let e = run_skel(&mut Recorder::default(), &full_env("ADD"), b"{\"name\":").error();
+                let e = testing::run(&mut Recorder::default(), &cmd_env("ADD"), b"{\"name\":")
+                    .error()
+                    .unwrap();
                 assert_eq!(e.code.code(), 6);
                 assert!(
                     e.msg.starts_with(case["msg_prefix"].as_str().unwrap()),
@@ -837,18 +893,18 @@ fn skel_dispatch_cases() {
             }
             "ADD/DEL where CNI_NETNS is the plugin's own netns (current skel only)" => {
                 for cmd in ["ADD", "DEL"] {
-                    let mut env = full_env(cmd);
-                    env.insert("CNI_NETNS".into(), "/proc/self/ns/net".into());
+                    let mut env = cmd_env(cmd);
+                    env.set("CNI_NETNS", "/proc/self/ns/net");
                     let mut p = Recorder::default();
-                    let e = run_skel(&mut p, &env, ok_stdin).error();
+                    let e = testing::run(&mut p, &env, ok_stdin).error().unwrap();
                     assert_eq!(
                         (e.code.code(), e.msg.as_str()),
                         (8, case["msg"].as_str().unwrap())
                     );
                     assert!(p.seen.is_empty());
                     for over in ["1", "true", "TRUE"] {
-                        env.insert("CNI_NETNS_OVERRIDE".into(), over.into());
-                        assert_eq!(run_skel(&mut p, &env, ok_stdin).code, 0);
+                        env.set("CNI_NETNS_OVERRIDE", over);
+                        assert_eq!(testing::run(&mut p, &env, ok_stdin).exit_code, 0);
                     }
                 }
             }
@@ -897,17 +953,17 @@ fn skel_cni_args_cases() {
         // A plugin that knows no keys, as in the reference library's tests.
         let got = CniArgs::parse(input).and_then(|a| a.check_known(&[]).map(|_| a));
         // The skeleton applies the same rule for a plugin that declares its keys.
-        let mut env = full_env("ADD");
-        env.insert("CNI_ARGS".into(), input.into());
+        let mut env = cmd_env("ADD");
+        env.set("CNI_ARGS", input);
         let mut p = Recorder {
             args_keys: Some(Vec::new()),
             ..Default::default()
         };
-        let out = run_skel(&mut p, &env, br#"{"cniVersion":"1.1.0","name":"n"}"#);
+        let out = testing::run(&mut p, &env, br#"{"cniVersion":"1.1.0","name":"n"}"#);
         if case.get("ok").is_some() {
             let a = got.unwrap();
             assert_eq!(a.emit(), input);
-            assert_eq!(out.code, 0, "{input}");
+            assert_eq!(out.exit_code, 0, "{input}");
             continue;
         }
         let err = got.unwrap_err().to_string();
@@ -919,7 +975,7 @@ fn skel_cni_args_cases() {
                 "{err}"
             );
         }
-        let e = out.error();
+        let e = out.error().unwrap();
         assert_eq!((e.code.code(), e.msg), (4, err));
     }
 }
@@ -1026,18 +1082,21 @@ fn derived_gc_request_reaches_the_plugin_with_its_attachments() {
     let stdin = read("derived/gc-stdin-1.1.0-as-libcni-sends.json");
 
     // libcni passes the other four variables as empty strings.
-    let mut env = std::collections::BTreeMap::new();
-    env.insert("CNI_COMMAND".to_string(), "GC".to_string());
-    env.insert("CNI_PATH".to_string(), "/usr/lib/cni".to_string());
+    let mut env = Env::for_command(Command::Gc).with("CNI_PATH", "/usr/lib/cni");
     for k in ["CNI_CONTAINERID", "CNI_NETNS", "CNI_IFNAME", "CNI_ARGS"] {
-        env.insert(k.to_string(), String::new());
+        assert_eq!(env.get(k), Some(""));
     }
     let mut p = Recorder::default();
-    let out = run_skel(&mut p, &env, &stdin);
-    assert_eq!(out.code, 0, "{:?}", String::from_utf8_lossy(&out.stdout));
+    let out = testing::run(&mut p, &env, &stdin);
+    assert_eq!(
+        out.exit_code,
+        0,
+        "{:?}",
+        String::from_utf8_lossy(&out.stdout)
+    );
     assert!(out.stdout.is_empty());
     let req = &p.seen[0];
-    assert_eq!(req.command, cni_types::skel::Command::Gc);
+    assert_eq!(req.command, Command::Gc);
     let valid = req.valid_attachments.as_ref().unwrap();
     assert_eq!(valid.len(), 1);
     assert_eq!(valid[0].container_id, "a51debf7e1eb");
@@ -1051,14 +1110,16 @@ fn derived_gc_request_reaches_the_plugin_with_its_attachments() {
         .remove("cni.dev/valid-attachments");
     let mut p = Recorder::default();
     assert_eq!(
-        run_skel(&mut p, &env, &serde_json::to_vec(&legacy).unwrap()).code,
+        testing::run(&mut p, &env, &serde_json::to_vec(&legacy).unwrap()).exit_code,
         0
     );
     assert_eq!(p.seen[0].valid_attachments.as_ref().unwrap().len(), 1);
 
     // Without CNI_PATH, GC is refused.
     env.remove("CNI_PATH");
-    let e = run_skel(&mut Recorder::default(), &env, &stdin).error();
+    let e = testing::run(&mut Recorder::default(), &env, &stdin)
+        .error()
+        .unwrap();
     assert_eq!(e.msg, "required env variables [CNI_PATH] missing");
 }
 
@@ -1066,9 +1127,9 @@ fn derived_gc_request_reaches_the_plugin_with_its_attachments() {
 fn derived_status_error_is_printed_as_the_plugin_gives_it() {
     let stdin = read("derived/status-stdin-1.1.0.json");
     let expected = json("derived/status-error-50.json");
-    let mut env = std::collections::BTreeMap::new();
-    env.insert("CNI_COMMAND".to_string(), "STATUS".to_string());
-    env.insert("CNI_PATH".to_string(), "/usr/lib/cni".to_string());
+    let env = Env::new()
+        .with("CNI_COMMAND", "STATUS")
+        .with("CNI_PATH", "/usr/lib/cni");
     let mut p = Recorder {
         fail: Some(CniError::new(
             ErrorCode::PluginNotAvailable,
@@ -1076,11 +1137,11 @@ fn derived_status_error_is_printed_as_the_plugin_gives_it() {
         )),
         ..Default::default()
     };
-    let out = run_skel(&mut p, &env, &stdin);
-    assert_eq!(out.code, 1);
-    assert_eq!(out.stdout_json(), expected);
+    let out = testing::run(&mut p, &env, &stdin);
+    assert_eq!(out.exit_code, 1);
+    assert_eq!(out.stdout_json().unwrap(), expected);
     let mut ok = Recorder::default();
-    assert_eq!(run_skel(&mut ok, &env, &stdin).code, 0);
+    assert_eq!(testing::run(&mut ok, &env, &stdin).exit_code, 0);
     assert_eq!(ok.seen[0].config.plugin_type, "bridge");
 }
 

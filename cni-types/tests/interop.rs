@@ -11,9 +11,8 @@
 //!   plugin does, and its error results come back parsed.
 //! - The skeleton (through the `passthrough` example binary) answers the same bad inputs with
 //!   the same error codes as the reference `bridge` plugin.
+//! - The interface-name rule: the running kernel accepts and refuses the same names.
 
-use std::cell::RefCell;
-use std::collections::BTreeMap;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -22,8 +21,9 @@ use cni_types::config::NetConfList;
 use cni_types::invoke::{self, Exec, InvokeArgs, RawExec};
 use cni_types::result::AnyResult;
 use cni_types::runtime::{CniConfig, RuntimeConf};
+use cni_types::testing::{Env, Outcome, PluginLookup, RecordingExec};
 use cni_types::version::Family;
-use cni_types::{CniError, Error};
+use cni_types::{CniError, Error, validate};
 use serde_json::{Value, json};
 use testbed::{Need, Netns};
 
@@ -77,26 +77,11 @@ fn bridge_list(version: &str, name: &str, data_dir: &Path) -> NetConfList {
     NetConfList::parse(&serde_json::to_vec(&doc).unwrap()).unwrap()
 }
 
-/// Runs real processes through `RawExec` and keeps each successful ADD output.
-#[derive(Default)]
-struct Recording {
-    outputs: RefCell<Vec<(String, Vec<u8>)>>,
-}
-
-impl Exec for Recording {
-    fn exec(
-        &self,
-        plugin: &Path,
-        env: &[(String, String)],
-        stdin: &[u8],
-    ) -> Result<Vec<u8>, Error> {
-        let out = RawExec.exec(plugin, env, stdin)?;
-        if env.iter().any(|(k, v)| k == "CNI_COMMAND" && v == "ADD") {
-            let name = plugin.file_name().unwrap().to_string_lossy().into_owned();
-            self.outputs.borrow_mut().push((name, out.clone()));
-        }
-        Ok(out)
-    }
+/// Runs real processes through `RawExec`, recording each run and its output.
+fn recording() -> RecordingExec {
+    RecordingExec::new(PluginLookup::CniPath, |call| {
+        RawExec.exec(&call.plugin, &call.env, &call.stdin)
+    })
 }
 
 fn run_bridge_host_local(version: &str) {
@@ -120,7 +105,7 @@ fn run_bridge_host_local(version: &str) {
     let name = format!("itest-{}", version.replace('.', ""));
     let list = bridge_list(version, &name, &data_dir);
     let cni = CniConfig::new(vec![bin])
-        .with_exec(Recording::default())
+        .with_exec(recording())
         .with_cache_dir(tmp.path().join("cache"));
     let netns = pod.path().to_string_lossy().into_owned();
     let mut rt = RuntimeConf::new("ctr-interop", &netns, "eth0");
@@ -133,7 +118,14 @@ fn run_bridge_host_local(version: &str) {
     // passthrough plugin received as prevResult and printed back.
     let result = cni.add_network_list(&list, &rt).unwrap();
     {
-        let outputs = cni.exec().outputs.borrow();
+        // Each successful ADD's output.
+        let outputs: Vec<(String, Vec<u8>)> = cni
+            .exec()
+            .calls()
+            .into_iter()
+            .filter(|c| c.command() == "ADD")
+            .filter_map(|c| Some((c.plugin_name().into_owned(), c.stdout?)))
+            .collect();
         let names: Vec<&str> = outputs.iter().map(|(n, _)| n.as_str()).collect();
         assert_eq!(names, ["bridge", "passthrough"]);
         let from_bridge = AnyResult::parse(&outputs[0].1).unwrap();
@@ -151,7 +143,7 @@ fn run_bridge_host_local(version: &str) {
     assert_eq!(result.cni_version(), version);
     let expected_family = Family::of(version).unwrap();
     assert_eq!(result.family(), expected_family);
-    let current = result.clone().into_current();
+    let current = result.clone().into_current_layout();
     let eth0 = current
         .interfaces
         .iter()
@@ -188,7 +180,7 @@ fn run_bridge_host_local(version: &str) {
         assert_eq!(conv.cni_version(), *target);
         let again = AnyResult::parse(&conv.emit()).unwrap();
         assert_eq!(again, conv, "{target} parse(emit)");
-        let back = again.into_current();
+        let back = again.into_current_layout();
         assert_eq!(back.ips[0].address, addr, "{version} -> {target}");
     }
     // 0.4.0 <-> 1.0.0 is lossless for what the plugins return.
@@ -302,7 +294,7 @@ fn delegation_runs_real_host_local_as_ipam() {
     assert!(error.code.code() > 0);
     assert!(!error.msg.is_empty());
     // Through the skeleton's conversion the plugin's error passes unchanged.
-    assert_eq!(CniError::from(err.clone_for_test()), error.clone());
+    assert_eq!(CniError::from(&err), error.clone());
 
     // A plugin that is not there, and a name that tries to leave CNI_PATH.
     assert!(matches!(
@@ -320,22 +312,6 @@ fn delegation_runs_real_host_local_as_ipam() {
     assert!(info.supports("1.0.0") && info.supports("0.3.1"));
 }
 
-trait CloneForTest {
-    fn clone_for_test(&self) -> Error;
-}
-
-impl CloneForTest for Error {
-    fn clone_for_test(&self) -> Error {
-        match self {
-            Error::Plugin { path, error } => Error::Plugin {
-                path: path.clone(),
-                error: error.clone(),
-            },
-            other => panic!("unexpected {other}"),
-        }
-    }
-}
-
 /// The `passthrough` example binary, built by `cargo test` next to the test binaries.
 fn passthrough_binary() -> PathBuf {
     let exe = std::env::current_exe().unwrap();
@@ -350,29 +326,19 @@ fn passthrough_binary() -> PathBuf {
     bin
 }
 
-struct Run {
-    code: i32,
-    stdout: Vec<u8>,
-    stderr: Vec<u8>,
-}
-
-fn run_plugin(bin: &Path, env: &BTreeMap<&str, &str>, stdin: &[u8]) -> Run {
+/// Runs a plugin binary as a process with exactly `env`.
+fn run_plugin(bin: &Path, env: &Env, stdin: &[u8]) -> Outcome {
     use std::io::Write;
     let mut child = Command::new(bin)
         .env_clear()
-        .envs(env.iter().map(|(k, v)| (*k, *v)))
+        .envs(env.iter())
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
     let _ = child.stdin.take().unwrap().write_all(stdin);
-    let out = child.wait_with_output().unwrap();
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: out.stdout,
-        stderr: out.stderr,
-    }
+    Outcome::from(child.wait_with_output().unwrap())
 }
 
 #[test]
@@ -381,7 +347,7 @@ fn skeleton_errors_match_the_reference_plugin() {
         return;
     }
     let ours = passthrough_binary();
-    let full = |cmd: &'static str| -> BTreeMap<&'static str, &'static str> {
+    let full = |cmd: &'static str| -> Env {
         [
             ("CNI_COMMAND", cmd),
             ("CNI_CONTAINERID", "ctr1"),
@@ -392,14 +358,9 @@ fn skeleton_errors_match_the_reference_plugin() {
         .into_iter()
         .collect()
     };
-    let with = |cmd, k, v| {
-        let mut e = full(cmd);
-        e.insert(k, v);
-        e
-    };
+    let with = |cmd, k, v| full(cmd).with(k, v);
     let conf = |v: Value| serde_json::to_vec(&v).unwrap();
     let good = conf(json!({"cniVersion": "1.0.0", "name": "n", "type": "bridge"}));
-    type Env = BTreeMap<&'static str, &'static str>;
     let cases: Vec<(&str, Env, Vec<u8>, bool)> = vec![
         // (what, env, stdin, compare the message too)
         (
@@ -490,10 +451,10 @@ fn skeleton_errors_match_the_reference_plugin() {
     for (what, env, stdin, same_msg) in &cases {
         let theirs = run_plugin(Path::new(BRIDGE), env, stdin);
         let mine = run_plugin(&ours, env, stdin);
-        assert_eq!(theirs.code, 1, "{what}: reference exit");
-        assert_eq!(mine.code, 1, "{what}: our exit");
-        let t = CniError::parse(&theirs.stdout).unwrap();
-        let m = CniError::parse(&mine.stdout).unwrap();
+        assert_eq!(theirs.exit_code, 1, "{what}: reference exit");
+        assert_eq!(mine.exit_code, 1, "{what}: our exit");
+        let t = theirs.error().unwrap();
+        let m = mine.error().unwrap();
         assert_eq!(m.code, t.code, "{what}: {m:?} vs {t:?}");
         if *same_msg {
             assert_eq!(m.msg, t.msg, "{what}");
@@ -502,8 +463,8 @@ fn skeleton_errors_match_the_reference_plugin() {
 
     // No CNI_COMMAND: both print their about text and supported versions on stderr, exit 0.
     for bin in [Path::new(BRIDGE), ours.as_path()] {
-        let r = run_plugin(bin, &BTreeMap::new(), b"");
-        assert_eq!(r.code, 0, "{}", bin.display());
+        let r = run_plugin(bin, &Env::new(), b"");
+        assert_eq!(r.exit_code, 0, "{}", bin.display());
         assert!(r.stdout.is_empty());
         let err = String::from_utf8_lossy(&r.stderr);
         assert!(
@@ -528,7 +489,7 @@ fn skeleton_errors_match_the_reference_plugin() {
 #[test]
 fn passthrough_example_behaves_as_documented() {
     let ours = passthrough_binary();
-    let env: BTreeMap<&str, &str> = [
+    let env: Env = [
         ("CNI_COMMAND", "ADD"),
         ("CNI_CONTAINERID", "ctr1"),
         ("CNI_NETNS", "/var/run/netns/x"),
@@ -543,11 +504,8 @@ fn passthrough_example_behaves_as_documented() {
         &env,
         br#"{"cniVersion":"1.0.0","name":"n","type":"passthrough"}"#,
     );
-    assert_eq!(r.code, 0);
-    assert_eq!(
-        serde_json::from_slice::<Value>(&r.stdout).unwrap(),
-        json!({"cniVersion": "1.0.0"})
-    );
+    assert_eq!(r.exit_code, 0);
+    assert_eq!(r.stdout_json().unwrap(), json!({"cniVersion": "1.0.0"}));
     // ADD with a 0.4.0 prevResult: returned as it came.
     let prev = json!({"cniVersion": "0.4.0", "ips": [{"version": "4", "interface": 0, "address": "10.1.2.3/24"}],
                       "interfaces": [{"name": "eth0", "sandbox": "/var/run/netns/x"}]});
@@ -556,15 +514,14 @@ fn passthrough_example_behaves_as_documented() {
     )
     .unwrap();
     let r = run_plugin(&ours, &env, &stdin);
-    assert_eq!(r.code, 0);
-    assert_eq!(serde_json::from_slice::<Value>(&r.stdout).unwrap(), prev);
+    assert_eq!(r.exit_code, 0);
+    assert_eq!(r.stdout_json().unwrap(), prev);
     // CHECK requires a prevResult.
-    let mut check = env.clone();
-    check.insert("CNI_COMMAND", "CHECK");
-    assert_eq!(run_plugin(&ours, &check, &stdin).code, 0);
+    let check = env.clone().with("CNI_COMMAND", "CHECK");
+    assert_eq!(run_plugin(&ours, &check, &stdin).exit_code, 0);
     let r = run_plugin(&ours, &check, br#"{"cniVersion":"1.0.0","name":"n"}"#);
-    assert_eq!(r.code, 1);
-    assert_eq!(CniError::parse(&r.stdout).unwrap().code.code(), 7);
+    assert_eq!(r.exit_code, 1);
+    assert_eq!(r.error().unwrap().code.code(), 7);
     // DEL, GC, STATUS succeed with nothing on stdout.
     for (cmd, stdin) in [
         ("DEL", &br#"{"cniVersion":"1.0.0","name":"n"}"#[..]),
@@ -574,19 +531,77 @@ fn passthrough_example_behaves_as_documented() {
         ),
         ("STATUS", &br#"{"cniVersion":"1.1.0","name":"n"}"#[..]),
     ] {
-        let mut e = env.clone();
-        e.insert("CNI_COMMAND", cmd);
-        let r = run_plugin(&ours, &e, stdin);
+        let r = run_plugin(&ours, &env.clone().with("CNI_COMMAND", cmd), stdin);
         assert_eq!(
-            (r.code, r.stdout.len()),
+            (r.exit_code, r.stdout.len()),
             (0, 0),
             "{cmd}: {}",
-            String::from_utf8_lossy(&r.stdout)
+            r.stdout_text()
         );
     }
     // Garbage never panics: a decode error, exit 1.
     let r = run_plugin(&ours, &env, &[0xff, 0xfe, b'{']);
-    assert_eq!(r.code, 1);
-    assert_eq!(CniError::parse(&r.stdout).unwrap().code.code(), 6);
+    assert_eq!(r.exit_code, 1);
+    assert_eq!(r.error().unwrap().code.code(), 6);
     assert!(r.stderr.is_empty());
+}
+
+/// The running kernel agrees with `validate::is_valid_interface_name`: each name is offered
+/// as one end of a new veth pair inside a namespace made for the test, and the kernel
+/// (`dev_valid_name()`) answers EINVAL for exactly the names the rule refuses. The names are
+/// ones iproute2 passes on unchecked (its own check refuses only an empty or too long name,
+/// `/` and ASCII white space), so the answer is the kernel's.
+#[test]
+fn interface_name_rule_matches_the_running_kernel() {
+    if !testbed::require(
+        "interop interface names against the kernel",
+        &[Need::Root, Need::Netns],
+    ) {
+        return;
+    }
+    let ns = Netns::new("cniifn").unwrap();
+    let names = [
+        "a#b",
+        "net#1",
+        "a:b",
+        ".",
+        "..",
+        "...",
+        "à",         // C3 A0: 0xA0 is a space to the kernel
+        "Ġ",         // C4 A0
+        "x\u{a0}",   // C2 A0
+        "\u{820}",   // E0 A0 A0
+        "é",         // C3 A9
+        "a\u{85}",   // C2 85: NEL is not a space to the kernel
+        "\u{2028}",  // E2 80 A8
+        "\u{3000}x", // E3 80 80
+        "a\u{1c}b",  // a control byte, not a space
+        "a\u{7f}",   // DEL
+        "ééééééé",   // 14 bytes
+        "0123456789abcde",
+        "@x",
+        "😀😀😀", // 12 bytes
+    ];
+    for name in names {
+        let rule = validate::is_valid_interface_name(name);
+        let created = ns.ip(&[
+            "link", "add", "name", name, "type", "veth", "peer", "name", "ifnprobe",
+        ]);
+        match created {
+            Ok(_) => {
+                assert!(rule, "{name:?}: the kernel accepts what the rule refuses");
+                let shown = ns.ip(&["-o", "link", "show", "dev", name]).unwrap();
+                assert!(shown.contains(name), "{name:?}: {shown}");
+                ns.ip(&["link", "del", "ifnprobe"]).unwrap();
+            }
+            Err(e) => {
+                let e = e.to_string();
+                assert!(
+                    e.contains("Invalid argument"),
+                    "{name:?}: not the kernel's EINVAL: {e}"
+                );
+                assert!(!rule, "{name:?}: the kernel refuses what the rule accepts");
+            }
+        }
+    }
 }

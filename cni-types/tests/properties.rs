@@ -9,6 +9,8 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use cni_types::args::CniArgs;
 use cni_types::config::{Ipam, NetConf, NetConfList};
 use cni_types::result::*;
+use cni_types::skel::Command;
+use cni_types::testing::{self, Env};
 use cni_types::version::Version;
 use cni_types::{CniError, ErrorCode};
 use ipnet::{IpNet, Ipv4Net, Ipv6Net};
@@ -352,18 +354,98 @@ proptest! {
             netconf().prop_map(|c| c.emit()),
         ],
     ) {
-        let mut env = common::full_env(cmd);
-        env.insert("CNI_CONTAINERID".into(), cid);
-        env.insert("CNI_IFNAME".into(), ifname);
-        env.insert("CNI_ARGS".into(), args);
+        let env = Env::for_command(Command::Add)
+            .with("CNI_COMMAND", cmd)
+            .with("CNI_CONTAINERID", cid)
+            .with("CNI_IFNAME", ifname)
+            .with("CNI_ARGS", args);
         let mut p = common::Recorder::default();
-        let out = common::run_skel(&mut p, &env, &stdin);
-        prop_assert!(out.code == 0 || out.code == 1);
+        let out = testing::run(&mut p, &env, &stdin);
+        prop_assert!(out.exit_code == 0 || out.exit_code == 1);
         if !out.stdout.is_empty() {
-            let v: Value = serde_json::from_slice(&out.stdout).unwrap();
-            if out.code == 1 {
+            let v: Value = out.stdout_json().unwrap();
+            if out.exit_code == 1 {
                 prop_assert!(v.get("code").is_some());
             }
+        }
+    }
+}
+
+// ------------------------------------------------------------ interface names
+
+/// `IFNAMSIZ`, `include/uapi/linux/if.h`.
+const REF_IFNAMSIZ: usize = 16;
+
+/// `isspace()` of the kernel: the `_S` bit of `_ctype[]` in `lib/ctype.c`, whose rows set it
+/// in `_C,_C|_S,_C|_S,_C|_S,_C|_S,_C|_S,_C,_C /* 8-15 */`, `_S|_SP,... /* 32-39 */` and
+/// `_S|_SP,... /* 160-175 */`, and nowhere else (128-159 are all 0).
+fn ref_isspace(c: u8) -> bool {
+    (9..=13).contains(&c) || c == 32 || c == 160
+}
+
+/// `strnlen(s, count)` of `lib/string.c`.
+fn ref_strnlen(s: &[u8], count: usize) -> usize {
+    s.iter().take(count).take_while(|&&c| c != 0).count()
+}
+
+/// `dev_valid_name()` of `net/core/dev.c`, line by line, on the buffer the kernel reads:
+/// a C string, so it ends at the first NUL.
+fn ref_dev_valid_name(buf: &[u8]) -> bool {
+    let name = &buf[..ref_strnlen(buf, usize::MAX)];
+    if name.is_empty() {
+        return false; // *name == '\0'
+    }
+    if ref_strnlen(name, REF_IFNAMSIZ) == REF_IFNAMSIZ {
+        return false;
+    }
+    if name == b"." || name == b".." {
+        return false; // !strcmp(name, ".") || !strcmp(name, "..")
+    }
+    for &c in name {
+        if c == b'/' || c == b':' || ref_isspace(c) {
+            return false;
+        }
+    }
+    true
+}
+
+/// Valid UTF-8 names, biased towards the bytes and lengths the rule is about.
+fn ifname_candidate() -> impl Strategy<Value = String> {
+    let interesting = prop::sample::select(vec![
+        'a', 'Z', '0', '-', '_', '.', '#', '@', '/', ':', ' ', '\t', '\n', '\u{0b}', '\u{0c}',
+        '\r', '\0', '\u{1c}', '\u{7f}', '\u{85}', '\u{a0}', 'à', 'é', 'Ġ', '\u{820}', '\u{2028}',
+        '\u{3000}', '😀',
+    ]);
+    prop_oneof![
+        ".{0,18}",
+        prop::collection::vec(prop_oneof![3 => interesting, 1 => any::<char>()], 0..18)
+            .prop_map(|cs| cs.into_iter().collect()),
+        prop::sample::select(vec![
+            ".",
+            "..",
+            "...",
+            "",
+            "0123456789abcde",
+            "0123456789abcdef"
+        ])
+        .prop_map(str::to_string),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(2000))]
+
+    /// The rule accepts exactly what `dev_valid_name()` accepts, NUL-free names only (a NUL
+    /// would make the kernel read a shorter name than the one given).
+    #[test]
+    fn interface_names_follow_dev_valid_name(name in ifname_candidate()) {
+        let kernel = !name.as_bytes().contains(&0) && ref_dev_valid_name(name.as_bytes());
+        prop_assert_eq!(cni_types::validate::is_valid_interface_name(&name), kernel, "{:?}", name);
+        prop_assert_eq!(cni_types::validate::is_valid_interface_name_bytes(name.as_bytes()), kernel);
+        let checked = cni_types::validate::interface_name(&name);
+        prop_assert_eq!(checked.is_ok(), kernel);
+        if let Err(e) = checked {
+            prop_assert_eq!(e.code, ErrorCode::InvalidEnvironment);
         }
     }
 }

@@ -7,8 +7,9 @@ use cni_types::config::NetConfList;
 use cni_types::invoke::{self, InvokeArgs};
 use cni_types::runtime::{CniConfig, RuntimeConf};
 use cni_types::skel::Attachment;
+use cni_types::testing::RecordingExec;
 use cni_types::{Error, ErrorCode};
-use common::FakeExec;
+use common::canned_exec;
 use serde_json::json;
 
 fn list(version: &str, extra: serde_json::Value) -> NetConfList {
@@ -22,11 +23,9 @@ fn list(version: &str, extra: serde_json::Value) -> NetConfList {
     NetConfList::parse(doc.to_string().as_bytes()).unwrap()
 }
 
-fn runner(dir: &std::path::Path) -> CniConfig<FakeExec> {
-    let mut fake = FakeExec::default();
+fn runner(dir: &std::path::Path) -> CniConfig<RecordingExec> {
     let result = br#"{"cniVersion":"1.1.0","ips":[{"address":"10.0.0.2/24"}]}"#.to_vec();
-    fake.add_outputs.insert("a".into(), result.clone());
-    fake.add_outputs.insert("b".into(), result);
+    let fake = canned_exec([("a".into(), result.clone()), ("b".into(), result)].into());
     CniConfig::new(vec!["/fake".into()])
         .with_exec(fake)
         .with_cache_dir(dir)
@@ -41,21 +40,21 @@ fn gc_deletes_stale_attachments_then_sends_valid_ones() {
     let stale = RuntimeConf::new("stale", "/ns/stale", "eth0");
     cni.add_network_list(&list, &keep).unwrap();
     cni.add_network_list(&list, &stale).unwrap();
-    cni.exec().calls.borrow_mut().clear();
+    cni.exec().clear();
 
     let valid = [Attachment {
         container_id: "keep".into(),
         ifname: "eth0".into(),
     }];
     cni.gc_network_list(&list, &valid).unwrap();
-    let calls = cni.exec().calls.borrow().clone();
+    let calls = cni.exec().calls();
     let summary: Vec<(String, String, String)> = calls
         .iter()
         .map(|c| {
             (
-                c.env["CNI_COMMAND"].clone(),
-                c.plugin.clone(),
-                c.env["CNI_CONTAINERID"].clone(),
+                c.command().to_string(),
+                c.plugin_name().into_owned(),
+                c.var("CNI_CONTAINERID").unwrap().to_string(),
             )
         })
         .collect();
@@ -69,7 +68,7 @@ fn gc_deletes_stale_attachments_then_sends_valid_ones() {
             s("GC", "b", "")
         ]
     );
-    let gc = &calls[2].stdin;
+    let gc = calls[2].stdin_json().unwrap();
     assert_eq!(
         gc["cni.dev/valid-attachments"],
         json!([{"containerID": "keep", "ifname": "eth0"}])
@@ -81,15 +80,14 @@ fn gc_deletes_stale_attachments_then_sends_valid_ones() {
     assert!(cni.cache_entry("net1", &keep).unwrap().is_some());
 
     // disableGC: stale entries still go, no plugin GC.
-    cni.exec().calls.borrow_mut().clear();
+    cni.exec().clear();
     let no_gc = list_with(&list, |l| l.disable_gc = true);
     cni.gc_network_list(&no_gc, &[]).unwrap();
     let cmds: Vec<String> = cni
         .exec()
-        .calls
-        .borrow()
+        .calls()
         .iter()
-        .map(|c| c.env["CNI_COMMAND"].clone())
+        .map(|c| c.command().to_string())
         .collect();
     assert_eq!(cmds, ["DEL", "DEL"]);
 }
@@ -105,14 +103,14 @@ fn status_only_from_1_1_0() {
     let dir = tempfile::tempdir().unwrap();
     let cni = runner(dir.path());
     cni.status_network_list(&list("1.0.0", json!({}))).unwrap();
-    assert!(cni.exec().calls.borrow().is_empty());
+    assert!(cni.exec().calls().is_empty());
     cni.status_network_list(&list("1.1.0", json!({}))).unwrap();
-    let calls = cni.exec().calls.borrow().clone();
+    let calls = cni.exec().calls();
     assert_eq!(calls.len(), 2);
     assert!(
         calls
             .iter()
-            .all(|c| c.env["CNI_COMMAND"] == "STATUS" && c.env["CNI_PATH"] == "/fake")
+            .all(|c| c.command() == "STATUS" && c.var("CNI_PATH") == Some("/fake"))
     );
 }
 
@@ -131,7 +129,7 @@ fn check_rules() {
     assert_eq!(err.code(), ErrorCode::IncompatibleVersion);
     cni.check_network_list(&list("1.0.0", json!({"disableCheck": true})), &rt)
         .unwrap();
-    assert!(cni.exec().calls.borrow().is_empty());
+    assert!(cni.exec().calls().is_empty());
 }
 
 #[test]
@@ -143,17 +141,19 @@ fn add_converts_nothing_and_uses_the_list_version_in_stdin() {
     let rt = RuntimeConf::new("c1", "/ns", "eth0");
     let r = cni.add_network_list(&l, &rt).unwrap();
     assert_eq!(r.cni_version(), "1.1.0");
-    let calls = cni.exec().calls.borrow().clone();
+    let stdins: Vec<_> = cni
+        .exec()
+        .calls()
+        .iter()
+        .map(|c| c.stdin_json().unwrap())
+        .collect();
     assert!(
-        calls
+        stdins
             .iter()
-            .all(|c| c.stdin["cniVersion"] == "1.1.0" && c.stdin["name"] == "net1")
+            .all(|c| c["cniVersion"] == "1.1.0" && c["name"] == "net1")
     );
-    assert!(calls[0].stdin.get("prevResult").is_none());
-    assert_eq!(
-        calls[1].stdin["prevResult"]["ips"][0]["address"],
-        "10.0.0.2/24"
-    );
+    assert!(stdins[0].get("prevResult").is_none());
+    assert_eq!(stdins[1]["prevResult"]["ips"][0]["address"], "10.0.0.2/24");
     // Invalid identifiers are refused before any plugin runs.
     for rt in [
         RuntimeConf::new("", "/ns", "eth0"),
@@ -177,9 +177,13 @@ fn corrupt_cache_does_not_block_del() {
     assert!(cni.cached_result(&l, &rt).is_err());
     cni.del_network_list(&l, &rt).unwrap();
     assert!(!path.exists());
-    let calls = cni.exec().calls.borrow().clone();
+    let calls = cni.exec().calls();
     assert_eq!(calls.len(), 2);
-    assert!(calls.iter().all(|c| c.stdin.get("prevResult").is_none()));
+    assert!(
+        calls
+            .iter()
+            .all(|c| c.stdin_json().unwrap().get("prevResult").is_none())
+    );
 }
 
 #[test]

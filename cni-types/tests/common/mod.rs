@@ -1,15 +1,14 @@
-//! Shared test helpers: reading the conformance vectors, an in-process recording plugin, a
-//! recording `Exec`.
+//! Shared test fixtures: reading the conformance vectors, a plugin that records its
+//! requests, canned plugin answers for the conflist runner. Running them is
+//! `cni_types::testing`'s job.
 #![allow(dead_code)]
 
-use std::cell::RefCell;
 use std::collections::BTreeMap;
-use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use cni_types::invoke::Exec;
-use cni_types::skel::{self, Plugin, Request};
-use cni_types::{CniError, Error, Result100};
+use cni_types::skel::{Command, Plugin, Request};
+use cni_types::testing::{Env, PluginLookup, RecordingExec};
+use cni_types::{CniError, Result100};
 use serde_json::Value;
 
 /// The conformance vectors, inside the repository.
@@ -24,31 +23,6 @@ pub fn read(rel: &str) -> Vec<u8> {
 
 pub fn json(rel: &str) -> Value {
     serde_json::from_slice(&read(rel)).unwrap_or_else(|e| panic!("{rel}: {e}"))
-}
-
-/// What the skeleton printed and returned.
-#[derive(Debug)]
-pub struct Outcome {
-    pub code: i32,
-    pub stdout: Vec<u8>,
-    pub stderr: Vec<u8>,
-}
-
-impl Outcome {
-    pub fn stdout_json(&self) -> Value {
-        serde_json::from_slice(&self.stdout)
-            .unwrap_or_else(|e| panic!("stdout {:?}: {e}", String::from_utf8_lossy(&self.stdout)))
-    }
-
-    pub fn error(&self) -> CniError {
-        assert_eq!(
-            self.code,
-            1,
-            "expected failure, stdout {:?}",
-            String::from_utf8_lossy(&self.stdout)
-        );
-        CniError::parse(&self.stdout).unwrap()
-    }
 }
 
 /// A plugin that records the requests it gets and answers as configured.
@@ -128,81 +102,28 @@ impl Plugin for Recorder {
     }
 }
 
-/// A full, valid environment for `command`.
-pub fn full_env(command: &str) -> BTreeMap<String, String> {
-    [
-        ("CNI_COMMAND", command),
-        ("CNI_CONTAINERID", "some-container-id"),
-        ("CNI_NETNS", "/some/netns/path"),
-        ("CNI_IFNAME", "eth0"),
-        ("CNI_ARGS", "IgnoreUnknown=1;K8S_POD_NAME=p"),
-        ("CNI_PATH", "/some/cni/path"),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_string(), v.to_string()))
-    .collect()
+/// The environment a runtime gives `command` (`"ADD"`, `"GC"`, ...).
+pub fn cmd_env(command: &str) -> Env {
+    let command = Command::parse(command).unwrap_or_else(|| panic!("no command {command}"));
+    Env::for_command(command)
 }
 
-/// Runs the skeleton in-process.
-pub fn run_skel(plugin: &mut Recorder, env: &BTreeMap<String, String>, stdin: &[u8]) -> Outcome {
-    let getenv = |k: &str| env.get(k).cloned();
-    let mut input = stdin;
-    run_skel_reader(plugin, &getenv, &mut input)
-}
-
-pub fn run_skel_reader(
-    plugin: &mut Recorder,
-    getenv: &dyn Fn(&str) -> Option<String>,
-    stdin: &mut dyn Read,
-) -> Outcome {
-    let mut stdout = Vec::new();
-    let mut stderr = Vec::new();
-    let code = skel::run_with(plugin, getenv, stdin, &mut stdout, &mut stderr);
-    Outcome {
-        code,
-        stdout,
-        stderr,
-    }
-}
-
-/// One recorded plugin run.
-#[derive(Debug, Clone)]
-pub struct Call {
-    pub plugin: String,
-    pub env: BTreeMap<String, String>,
-    pub stdin: Value,
-}
-
-/// An `Exec` that records every call and answers ADD from a table of plugin outputs.
-#[derive(Default)]
-pub struct FakeExec {
-    pub calls: RefCell<Vec<Call>>,
-    pub add_outputs: BTreeMap<String, Vec<u8>>,
-}
-
-impl Exec for FakeExec {
-    fn exec(
-        &self,
-        plugin: &Path,
-        env: &[(String, String)],
-        stdin: &[u8],
-    ) -> Result<Vec<u8>, Error> {
-        let name = plugin.file_name().unwrap().to_string_lossy().into_owned();
-        let env: BTreeMap<String, String> = env.iter().cloned().collect();
-        let command = env["CNI_COMMAND"].clone();
-        self.calls.borrow_mut().push(Call {
-            plugin: name.clone(),
-            env,
-            stdin: serde_json::from_slice(stdin).unwrap(),
-        });
-        if command == "ADD" {
-            Ok(self.add_outputs.get(&name).cloned().unwrap_or_default())
-        } else {
-            Ok(Vec::new())
-        }
-    }
-
-    fn find(&self, plugin: &str, _paths: &[PathBuf]) -> Result<PathBuf, Error> {
-        Ok(PathBuf::from("/fake").join(plugin))
-    }
+/// Plugins answered in memory under `/fake`: ADD prints the plugin type's entry of
+/// `add_outputs` (nothing for a type without one), every other command succeeds silently.
+pub fn canned_exec(add_outputs: BTreeMap<String, Vec<u8>>) -> RecordingExec {
+    RecordingExec::new(
+        PluginLookup::InMemory {
+            dir: PathBuf::from("/fake"),
+        },
+        move |call| {
+            if call.command() == "ADD" {
+                Ok(add_outputs
+                    .get(call.plugin_name().as_ref())
+                    .cloned()
+                    .unwrap_or_default())
+            } else {
+                Ok(Vec::new())
+            }
+        },
+    )
 }
