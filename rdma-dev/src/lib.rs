@@ -51,3 +51,8 @@ pub use ibdev2netdev::{Detail, Line, Verbose, ibdev2netdev};
 pub use ids::{MELLANOX_VENDOR, part_name};
 pub use mapping::{MapContext, MatchRule, PortNetdev};
 pub use netns::{move_device, move_function_device, require_exclusive};
+
+/// The README's examples, compiled as doc tests.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;

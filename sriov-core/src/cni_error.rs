@@ -122,7 +122,7 @@ mod tests {
     }
 
     fn host(errno: i32) -> Error {
-        Error::Host(HostError {
+        Error::from(HostError {
             op: HostOp::SetLinkUp,
             target: HostTarget::Pf("ens2f0".into()),
             source: io::Error::from_raw_os_error(errno),

@@ -226,7 +226,7 @@ pub enum Error {
         ifname: String,
         /// The runtime's rule that refuses it.
         #[source]
-        reason: cni_types::CniError,
+        reason: Box<cni_types::CniError>,
     },
     /// The owner already holds a VF that does not match this request.
     #[error("{owner} already holds VF {held}, which does not match {selector}")]
@@ -241,7 +241,13 @@ pub enum Error {
     /// A host-trait call (netlink, RDMA netlink, or their simulation) failed; the error names
     /// the operation, its value and its target.
     #[error(transparent)]
-    Host(#[from] crate::HostError),
+    Host(Box<crate::HostError>),
+}
+
+impl From<crate::HostError> for Error {
+    fn from(e: crate::HostError) -> Self {
+        Error::Host(Box::new(e))
+    }
 }
 
 /// `Result` with this crate's [`Error`].

@@ -77,8 +77,8 @@ pub enum HostOp {
     DeleteAddress(IpPrefix),
     /// [`NetOps::routes`].
     ListRoutes,
-    /// [`NetOps::add_route`].
-    AddRoute(Route),
+    /// [`NetOps::add_route`] (boxed: a route is the largest value an operation carries).
+    AddRoute(Box<Route>),
     /// [`NetOps::vfs`].
     ReadVfTable,
     /// [`NetOps::set_vf_mac`].
@@ -392,7 +392,7 @@ impl<N: NetOps> Named<N> {
     pub fn add_route(&self, ns: &Netns, route: &Route) -> Result<(), HostError> {
         named(
             self.0.add_route(ns, route),
-            HostOp::AddRoute(route.clone()),
+            HostOp::AddRoute(Box::new(route.clone())),
             HostTarget::Netns(ns.clone()),
         )
     }

@@ -52,3 +52,8 @@ pub use vf_config::{
     LinkState, TxRate, VfConfig, VfConfigError, VfState, VlanConfig, VlanId, VlanProto, VlanQos,
     parse_on_off,
 };
+
+/// The README's examples, compiled as doc tests.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;

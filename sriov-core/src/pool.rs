@@ -3,7 +3,6 @@
 //! path: free VFs live in a bitset with per-PF ranges and per-NUMA masks, so finding one is a
 //! scan of a few words.
 
-use std::collections::hash_map::Entry;
 use std::fmt;
 use std::sync::Arc;
 
@@ -55,7 +54,7 @@ impl Owner {
         let invalid = |reason| Error::InvalidOwner {
             container_id: container_id.to_string(),
             ifname: ifname.to_string(),
-            reason,
+            reason: Box::new(reason),
         };
         cni_types::validate::container_id(container_id).map_err(invalid)?;
         cni_types::validate::interface_name(ifname).map_err(invalid)?;
@@ -314,40 +313,25 @@ impl VfPool {
     /// VF that matches, that VF is returned again (a retried ADD, or a crash between the ledger
     /// write and the reply); when it holds one that does not match, that is an error.
     pub fn allocate(&mut self, selector: Selector, owner: &Owner) -> Result<PciAddress> {
-        let found = match self.by_owner.entry(owner.clone()) {
-            Entry::Occupied(held) => {
-                let held = *held.get() as usize;
-                let vf = &self.vfs[held];
-                let matches = match selector {
-                    Selector::Any => true,
-                    Selector::Pf(pf) => vf.pf == pf,
-                    Selector::Numa(n) => vf.numa_node == Some(n),
-                    Selector::Pci(pci) => vf.pci == pci,
-                };
-                if matches {
-                    return Ok(vf.pci);
-                }
-                return Err(Error::OwnerHoldsOther {
-                    owner: owner.clone(),
-                    held: vf.pci,
-                    selector,
-                });
+        if let Some(&held) = self.by_owner.get(owner) {
+            let vf = &self.vfs[held as usize];
+            let matches = match selector {
+                Selector::Any => true,
+                Selector::Pf(pf) => vf.pf == pf,
+                Selector::Numa(n) => vf.numa_node == Some(n),
+                Selector::Pci(pci) => vf.pci == pci,
+            };
+            if matches {
+                return Ok(vf.pci);
             }
-            Entry::Vacant(slot) => {
-                let idx = find_free(
-                    &self.vfs,
-                    &self.free,
-                    &self.by_pci,
-                    &self.pf_ranges,
-                    &self.numa_masks,
-                    &self.slots,
-                    selector,
-                    owner,
-                )?;
-                slot.insert(idx as u32);
-                idx
-            }
-        };
+            return Err(Error::OwnerHoldsOther {
+                owner: owner.clone(),
+                held: vf.pci,
+                selector,
+            });
+        }
+        let found = self.find_free(selector, owner)?;
+        self.by_owner.insert(owner.clone(), found as u32);
         let pci = self.vfs[found].pci;
         self.free.clear(found);
         self.slots[found] = Some(Allocation {
@@ -468,6 +452,41 @@ impl VfPool {
         Ok(orphans)
     }
 
+    /// The index of the first free VF matching `selector`; `requester` is who asks (named in
+    /// the error when the VF asked for by address is held).
+    fn find_free(&self, selector: Selector, requester: &Owner) -> Result<usize> {
+        let found = match selector {
+            Selector::Any => self.free.first_in(0, self.vfs.len()),
+            Selector::Pf(pf) => self
+                .pf_ranges
+                .binary_search_by_key(&pf, |r| r.0)
+                .ok()
+                .and_then(|i| {
+                    let (_, start, end) = self.pf_ranges[i];
+                    self.free.first_in(start as usize, end as usize)
+                }),
+            Selector::Numa(node) => self
+                .numa_masks
+                .iter()
+                .find(|(n, _, _)| *n == node)
+                .and_then(|(_, start, mask)| self.free.first_and(mask, *start)),
+            Selector::Pci(pci) => {
+                let idx = *self.by_pci.get(&pci).ok_or(Error::UnknownVf { pci })? as usize;
+                match &self.slots[idx] {
+                    Some(held) => {
+                        return Err(Error::OwnedByOther {
+                            pci,
+                            owner: held.owner.clone(),
+                            requester: requester.clone(),
+                        });
+                    }
+                    None => self.free.get(idx).then_some(idx),
+                }
+            }
+        };
+        found.ok_or(Error::NoFreeVf { selector })
+    }
+
     fn clone_shape(&self) -> VfPool {
         let mut free = Bitset::new(self.vfs.len());
         (0..self.vfs.len()).for_each(|i| free.set(i));
@@ -481,45 +500,6 @@ impl VfPool {
             numa_masks: self.numa_masks.clone(),
         }
     }
-}
-
-/// The first free VF matching `selector` (a free function over the pool's parts, so the
-/// caller can hold an entry of the owner map meanwhile).
-fn find_free(
-    vfs: &[PoolVf],
-    free: &Bitset,
-    by_pci: &HashMap<PciAddress, u32>,
-    pf_ranges: &[(PciAddress, u32, u32)],
-    numa_masks: &[(u32, usize, Bitset)],
-    slots: &[Option<Allocation>],
-    selector: Selector,
-    requester: &Owner,
-) -> Result<usize> {
-    let found = match selector {
-        Selector::Any => free.first_in(0, vfs.len()),
-        Selector::Pf(pf) => pf_ranges
-            .binary_search_by_key(&pf, |r| r.0)
-            .ok()
-            .and_then(|i| free.first_in(pf_ranges[i].1 as usize, pf_ranges[i].2 as usize)),
-        Selector::Numa(node) => numa_masks
-            .iter()
-            .find(|(n, _, _)| *n == node)
-            .and_then(|(_, start, mask)| free.first_and(mask, *start)),
-        Selector::Pci(pci) => {
-            let idx = *by_pci.get(&pci).ok_or(Error::UnknownVf { pci })? as usize;
-            match &slots[idx] {
-                Some(held) => {
-                    return Err(Error::OwnedByOther {
-                        pci,
-                        owner: held.owner.clone(),
-                        requester: requester.clone(),
-                    });
-                }
-                None => free.get(idx).then_some(idx),
-            }
-        }
-    };
-    found.ok_or_else(|| Error::NoFreeVf { selector })
 }
 
 #[cfg(test)]
