@@ -83,18 +83,7 @@ impl Error {
 
 impl From<&Error> for CniError {
     fn from(err: &Error) -> CniError {
-        let mut details = Vec::new();
-        let mut source = std::error::Error::source(err);
-        while let Some(s) = source {
-            details.push(s.to_string());
-            source = s.source();
-        }
-        let cni = CniError::new(err.cni_code(), err.to_string());
-        if details.is_empty() {
-            cni
-        } else {
-            cni.with_details(details.join(": "))
-        }
+        CniError::from_error(err.cni_code(), err)
     }
 }
 

@@ -52,16 +52,10 @@ pub fn kstrtobool(text: &str) -> Result<bool, Errno> {
     }
 }
 
-/// Checks a netdev name as `dev_valid_name` does: 1-15 bytes, not `.` or `..`, no `/`, `:` or
-/// whitespace.
+/// Checks a netdev name as the kernel's `dev_valid_name()` does (the one rule of the
+/// workspace, [`cni_types::validate::is_valid_interface_name`]).
 pub fn valid_ifname(name: &str) -> bool {
-    !name.is_empty()
-        && name.len() <= 15
-        && name != "."
-        && name != ".."
-        && !name
-            .bytes()
-            .any(|b| b == b'/' || b == b':' || b.is_ascii_whitespace())
+    cni_types::validate::is_valid_interface_name(name)
 }
 
 impl Model {
@@ -367,7 +361,17 @@ mod tests {
     fn ifname_rules() {
         assert!(valid_ifname("net1"));
         assert!(valid_ifname("a23456789012345"));
-        for bad in ["", ".", "..", "a/b", "a:b", "a b", "a234567890123456"] {
+        assert!(valid_ifname("a#b"), "the kernel accepts '#'");
+        for bad in [
+            "",
+            ".",
+            "..",
+            "a/b",
+            "a:b",
+            "a b",
+            "a234567890123456",
+            "\u{e0}",
+        ] {
             assert!(!valid_ifname(bad), "{bad:?}");
         }
     }

@@ -64,7 +64,8 @@ impl PfName {
             Some((pf, ranges)) => (pf, Some(ranges)),
             None => (text, None),
         };
-        if !valid_ifname(pf) {
+        // the kernel's rule; a name holding `#` cannot be written here, as `#` starts the ranges
+        if !cni_types::validate::is_valid_interface_name(pf) {
             return Err(bad("not a valid interface name"));
         }
         let vfs = match ranges {
@@ -103,16 +104,6 @@ impl PfName {
             .as_ref()
             .is_none_or(|ranges| ranges.iter().any(|r| r.contains(&index)))
     }
-}
-
-fn valid_ifname(name: &str) -> bool {
-    !name.is_empty()
-        && name.len() <= 15
-        && name != "."
-        && name != ".."
-        && !name
-            .bytes()
-            .any(|b| b == b'/' || b == b':' || b == b'#' || b.is_ascii_whitespace() || b < 0x20)
 }
 
 /// One selector object: every field given must match (an empty list is no constraint).
@@ -392,7 +383,7 @@ impl ResourceConfig {
                 }
             };
             for name in &raw.pf_netdevices {
-                if !valid_ifname(name) {
+                if !cni_types::validate::is_valid_interface_name(name) {
                     return Err(config_err(format!("pfNetdevices: invalid name {name:?}")));
                 }
             }
