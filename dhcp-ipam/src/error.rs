@@ -103,6 +103,16 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// Saving, loading or removing a lease record failed (the error names the file), or the
+    /// store's directory could not be made private.
+    #[error("{op} lease record: {source}")]
+    LeaseStore {
+        /// The operation (`open`, `save`, `load`, `remove`).
+        op: &'static str,
+        /// What went wrong, and on which file.
+        #[source]
+        source: state_files::Error,
+    },
     /// A lease file holds something that is not a lease.
     #[error("parse lease file {path}: {source}")]
     LeaseFormat {

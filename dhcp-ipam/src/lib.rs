@@ -17,6 +17,7 @@
 )]
 
 pub mod client;
+pub mod clock;
 pub mod cni;
 pub mod codec;
 pub mod error;

@@ -1,6 +1,11 @@
-//! Lease persistence: one JSON file per managed interface in a directory, written atomically
-//! (temporary file, fsync, rename, fsync of the directory), so a crash leaves either the old
-//! record or the new one, never a torn file.
+//! Lease persistence: one JSON file per managed interface in a private directory (`0700`),
+//! written atomically with [`state_files`] (temporary file, fsync, rename, fsync of the
+//! directory; files `0600`), so a crash leaves either the old record or the new one, never a torn
+//! file. A record that is a symbolic link, belongs to another user or can be written by others
+//! is refused, not read: a local user cannot plant a lease a root daemon would act on.
+//!
+//! Each record carries the [`ClockStamp`] it was saved at, so that its lease's timers, kept on
+//! the monotonic clock, can be re-based when it is loaded ([`LeaseRecord::rebased`]).
 //!
 //! A record says which interface is managed (namespace, name, client identity) and, when there
 //! is one, the lease it holds. After a restart the renewal manager resumes each record:
@@ -21,6 +26,7 @@
 //!     chaddr: HwAddr::mac([2, 0, 0, 0, 0, 1]),
 //!     hostname: None,
 //!     lease: None,
+//!     saved_at: None,
 //! };
 //! store.save(&rec).unwrap();
 //! assert_eq!(store.load("c0ffee/net1").unwrap(), Some(rec));
@@ -28,13 +34,13 @@
 //! assert_eq!(store.load("c0ffee/net1").unwrap(), None);
 //! ```
 
-use std::fs::{self, File};
-use std::io::Write;
+use std::fs;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
 use crate::client::Lease;
+use crate::clock::ClockStamp;
 use crate::codec::{ClientId, HwAddr};
 use crate::error::Error;
 
@@ -54,8 +60,22 @@ pub struct LeaseRecord {
     /// Host name sent to the server, if any.
     #[serde(default)]
     pub hostname: Option<String>,
-    /// The lease held, if any.
+    /// The lease held, if any, its times on the monotonic clock of `saved_at`.
     pub lease: Option<Lease>,
+    /// The clocks when the record was saved (`None`: a record whose times are wall-clock
+    /// times, as written before stamps existed).
+    #[serde(default)]
+    pub saved_at: Option<ClockStamp>,
+}
+
+impl LeaseRecord {
+    /// The record with its lease's times moved to the clock of reading `now`.
+    pub fn rebased(mut self, now: &ClockStamp) -> LeaseRecord {
+        let from = self.saved_at.take().unwrap_or(ClockStamp::WALL_CLOCK_TIMES);
+        self.lease = self.lease.map(|l| l.rebased(&from, now));
+        self.saved_at = Some(now.clone());
+        self
+    }
 }
 
 /// A directory of [`LeaseRecord`]s.
@@ -91,14 +111,12 @@ fn file_name(key: &str) -> Result<String, Error> {
 }
 
 impl LeaseStore {
-    /// The store in `dir`, created when missing.
+    /// The store in `dir`, created `0700` when missing (an existing directory must belong to
+    /// this process's user and not be writable by others).
     pub fn open(dir: impl Into<PathBuf>) -> Result<LeaseStore, Error> {
         let dir = dir.into();
-        fs::create_dir_all(&dir).map_err(|source| Error::LeaseFile {
-            op: "create directory",
-            path: dir.clone(),
-            source,
-        })?;
+        state_files::create_private_dir(&dir)
+            .map_err(|source| Error::LeaseStore { op: "open", source })?;
         Ok(LeaseStore { dir })
     }
 
@@ -115,55 +133,31 @@ impl LeaseStore {
     /// Writes `rec` atomically, replacing any earlier record for its key.
     pub fn save(&self, rec: &LeaseRecord) -> Result<(), Error> {
         let path = self.path_of(&rec.key)?;
-        let tmp = path.with_extension("json.tmp");
         let data = serde_json::to_vec_pretty(rec).map_err(|source| Error::LeaseFormat {
             path: path.clone(),
             source,
         })?;
-        let io = |op: &'static str, p: &Path| {
-            let p = p.to_path_buf();
-            move |source| Error::LeaseFile {
-                op,
-                path: p,
-                source,
-            }
-        };
-        let mut f = File::create(&tmp).map_err(io("write", &tmp))?;
-        f.write_all(&data).map_err(io("write", &tmp))?;
-        f.sync_all().map_err(io("sync", &tmp))?;
-        drop(f);
-        fs::rename(&tmp, &path).map_err(io("rename", &path))?;
-        File::open(&self.dir)
-            .and_then(|d| d.sync_all())
-            .map_err(io("sync directory", &self.dir))
+        state_files::write_atomic(&path, &data)
+            .map_err(|source| Error::LeaseStore { op: "save", source })
     }
 
     /// The record for `key`, if any.
     pub fn load(&self, key: &str) -> Result<Option<LeaseRecord>, Error> {
         let path = self.path_of(key)?;
-        match fs::read(&path) {
-            Ok(data) => read_record(&path, &data).map(Some),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-            Err(source) => Err(Error::LeaseFile {
-                op: "read",
-                path,
-                source,
-            }),
+        match state_files::read(&path) {
+            Ok(Some(data)) => read_record(&path, &data).map(Some),
+            Ok(None) => Ok(None),
+            Err(source) => Err(Error::LeaseStore { op: "load", source }),
         }
     }
 
     /// Removes `key`'s record; a missing one is not an error.
     pub fn remove(&self, key: &str) -> Result<(), Error> {
         let path = self.path_of(key)?;
-        match fs::remove_file(&path) {
-            Ok(()) => Ok(()),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-            Err(source) => Err(Error::LeaseFile {
-                op: "remove",
-                path,
-                source,
-            }),
-        }
+        state_files::remove(&path).map_err(|source| Error::LeaseStore {
+            op: "remove",
+            source,
+        })
     }
 
     /// Every record, sorted by key, and an error for each file that could not be read (a
@@ -198,16 +192,13 @@ impl LeaseStore {
             if !name.ends_with(".json") {
                 continue;
             }
-            match fs::read(&path) {
-                Ok(data) => match read_record(&path, &data) {
+            match state_files::read(&path) {
+                Ok(Some(data)) => match read_record(&path, &data) {
                     Ok(r) => recs.push(r),
                     Err(e) => errs.push(e),
                 },
-                Err(source) => errs.push(Error::LeaseFile {
-                    op: "read",
-                    path,
-                    source,
-                }),
+                Ok(None) => {}
+                Err(source) => errs.push(Error::LeaseStore { op: "load", source }),
             }
         }
         recs.sort_by(|a, b| a.key.cmp(&b.key));
@@ -248,6 +239,7 @@ mod tests {
             chaddr: HwAddr::mac([2, 0, 0, 0, 0, 1]),
             hostname: None,
             lease: None,
+            saved_at: None,
         };
         store.save(&rec).unwrap();
         fs::write(dir.path().join("bad.json"), b"{ not json").unwrap();

@@ -34,9 +34,7 @@ use crate::trust;
 /// ```
 pub fn bind_private_socket(path: &Path) -> Result<UnixListener> {
     trust::check_parent(path)?;
-    if trust::check_path(path, EntryKind::Socket)?.is_some() {
-        crate::remove(path)?;
-    }
+    remove_stale_socket(path)?;
     let bind_err = |source: nix::errno::Errno| Error::Io {
         op: FileOp::BindSocket,
         path: path.to_path_buf(),
@@ -55,4 +53,41 @@ pub fn bind_private_socket(path: &Path) -> Result<UnixListener> {
     nix::sys::socket::listen(&fd, Backlog::MAXCONN).map_err(bind_err)?;
     set_mode(path, FILE_MODE)?;
     Ok(UnixListener::from(fd))
+}
+
+/// Removes a socket file of this process's uid left at `path` by an earlier run (whatever its
+/// mode: it is about to be replaced); anything else there is an error, left in place.
+fn remove_stale_socket(path: &Path) -> Result<()> {
+    use std::os::unix::fs::{FileTypeExt, MetadataExt};
+    let meta = match std::fs::symlink_metadata(path) {
+        Ok(meta) => meta,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(source) => {
+            return Err(Error::Io {
+                op: FileOp::Inspect,
+                path: path.to_path_buf(),
+                source,
+            });
+        }
+    };
+    if meta.file_type().is_symlink() {
+        return Err(Error::Symlink {
+            path: path.to_path_buf(),
+        });
+    }
+    if !meta.file_type().is_socket() {
+        return Err(Error::WrongKind {
+            path: path.to_path_buf(),
+            expected: EntryKind::Socket,
+        });
+    }
+    let own = trust::own_uid();
+    if meta.uid() != own {
+        return Err(Error::ForeignOwner {
+            path: path.to_path_buf(),
+            owner: meta.uid(),
+            expected: own,
+        });
+    }
+    crate::remove(path)
 }

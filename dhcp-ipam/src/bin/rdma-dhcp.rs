@@ -1,6 +1,6 @@
 //! `rdma-dhcp`: the CNI IPAM plugin (run by the container runtime with `CNI_COMMAND` set) and,
-//! as `rdma-dhcp daemon [--socket PATH] [--state-dir DIR]`, the node daemon that owns the
-//! leases.
+//! as `rdma-dhcp daemon [--socket PATH] [--state-dir DIR] [--allow-uid UID]...`, the node
+//! daemon that owns the leases (serving root, and each uid given with `--allow-uid`).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -11,19 +11,26 @@ use dhcp_ipam::cni::daemon::{Daemon, DaemonConfig};
 use dhcp_ipam::cni::plugin::RdmaDhcp;
 use dhcp_ipam::cni::{DEFAULT_SOCKET, DEFAULT_STATE_DIR};
 
-const USAGE: &str = "usage: rdma-dhcp daemon [--socket PATH] [--state-dir DIR]\n\
+const USAGE: &str = "usage: rdma-dhcp daemon [--socket PATH] [--state-dir DIR] [--allow-uid UID]...\n\
     (without arguments: the CNI IPAM plugin, driven by CNI_COMMAND)";
 
 fn daemon(args: &[String]) -> ExitCode {
-    let mut cfg = DaemonConfig {
-        socket: PathBuf::from(DEFAULT_SOCKET),
-        state_dir: PathBuf::from(DEFAULT_STATE_DIR),
-    };
+    let mut cfg = DaemonConfig::new(DEFAULT_SOCKET, DEFAULT_STATE_DIR);
     let mut it = args.iter();
     while let Some(a) = it.next() {
         let target = match a.as_str() {
             "--socket" => &mut cfg.socket,
             "--state-dir" => &mut cfg.state_dir,
+            "--allow-uid" => {
+                match it.next().map(|v| v.parse::<u32>()) {
+                    Some(Ok(uid)) => cfg.allowed_uids.push(uid),
+                    _ => {
+                        eprintln!("rdma-dhcp: --allow-uid needs a numeric uid\n{USAGE}");
+                        return ExitCode::from(2);
+                    }
+                }
+                continue;
+            }
             "-h" | "--help" => {
                 println!("{USAGE}");
                 return ExitCode::SUCCESS;

@@ -126,6 +126,19 @@ impl Lease {
             .then(|| self.acquired_at + Duration::from_secs(u64::from(self.lease_secs)))
     }
 
+    /// The lease with its times moved from the clock of reading `from` to the clock of reading
+    /// `to` (see [`ClockStamp::rebase`](crate::clock::ClockStamp::rebase)).
+    pub fn rebased(
+        mut self,
+        from: &crate::clock::ClockStamp,
+        to: &crate::clock::ClockStamp,
+    ) -> Lease {
+        self.acquired_at = from.rebase(self.acquired_at, to);
+        self.renew_at = from.rebase(self.renew_at, to);
+        self.rebind_at = from.rebase(self.rebind_at, to);
+        self
+    }
+
     /// True when the lease has expired at `now`.
     pub fn is_expired(&self, now: Time) -> bool {
         self.expires_at().is_some_and(|e| now >= e)

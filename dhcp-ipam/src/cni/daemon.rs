@@ -1,13 +1,21 @@
 //! The node daemon of the `rdma-dhcp` IPAM plugin: one process, one event loop, every lease
 //! of the node.
 //!
-//! - Requests arrive on a unix socket, one JSON line per connection ([`DaemonRequest`]).
+//! - Requests arrive on a unix socket, one JSON line per connection ([`DaemonRequest`]). The
+//!   socket is `0600` and its directory, like the state directory, `0700`, whatever the umask;
+//!   a connection from a user other than root or a configured uid ([`DaemonConfig::allowed_uids`],
+//!   checked with `SO_PEERCRED`) is refused with an error naming its uid. Connections are read
+//!   and answered without blocking: a client that connects and stalls is dropped after
+//!   [`REQUEST_TIMEOUT`] and never holds up other clients or the renewals.
 //!   An ADD creates a [`Client`] for the pod interface (client id `0x00` +
 //!   `<container id>/<ifname>`, the interface's MAC as chaddr) and answers once it is bound, or
 //!   with code 11 when the timeout passes.
 //! - One [`RenewalManager`] wakes the clients; their sockets are opened in the pod's
 //!   namespace only while an exchange is in progress, and one `poll(2)` waits on all of them,
 //!   the listening socket and the next deadline. No thread per lease.
+//! - Timers run on the monotonic clock of a [`Clock`] (`CLOCK_BOOTTIME`): a jump of the wall
+//!   clock neither expires nor extends a lease. Records are stored with both clocks' readings
+//!   and re-based when loaded.
 //! - Every change is written to the [`LeaseStore`] before it is acted on; on start the daemon
 //!   resumes each stored lease (renewals go on; INIT-REBOOT where the lease lapsed while it was
 //!   down), so a restart loses nothing.
@@ -19,15 +27,19 @@
 //!   lease's client id, no option 50) and forgets the lease; DEL of an unknown lease succeeds.
 
 use std::collections::{HashMap, HashSet};
-use std::io::{BufRead, BufReader, Write};
+use std::io::{Read, Write};
 use std::os::fd::AsFd;
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
+use cni_types::ErrorCode;
+
 use super::{DaemonRequest, DaemonResponse, ListEntry, lease_key};
 use crate::client::{Client, ClientConfig, DropReason, Event, Lease, Output};
+use crate::clock::{Clock, SystemClock};
 use crate::codec::ClientId;
 use crate::error::Error;
 use crate::manager::RenewalManager;
@@ -38,13 +50,17 @@ use crate::transport::configure::{apply_lease, refresh_lifetime, remove_lease};
 use crate::transport::netlink::Rtnl;
 use crate::transport::{ClientSockets, Interface, in_netns};
 
-/// CNI error codes the daemon answers with.
-mod code {
-    pub const IO: u32 = 5;
-    pub const INVALID_CONFIG: u32 = 7;
-    pub const TRY_AGAIN: u32 = 11;
-    pub const INTERNAL: u32 = 999;
-}
+/// The CNI error code of the answer to a connection from a user the daemon does not serve.
+pub const PEER_NOT_ALLOWED: u32 = 110;
+
+/// How long a client has, from connecting, to send its request line.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// How long a client has to read its answer.
+pub const ANSWER_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The longest request line accepted.
+pub const MAX_REQUEST_BYTES: usize = 64 * 1024;
 
 /// Where the daemon listens and keeps its records.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -53,6 +69,36 @@ pub struct DaemonConfig {
     pub socket: PathBuf,
     /// The lease store directory.
     pub state_dir: PathBuf,
+    /// Users besides root whose requests are served (their connections' `SO_PEERCRED`).
+    pub allowed_uids: Vec<u32>,
+}
+
+impl DaemonConfig {
+    /// The daemon at `socket` with its records in `state_dir`, serving root only.
+    pub fn new(socket: impl Into<PathBuf>, state_dir: impl Into<PathBuf>) -> Self {
+        DaemonConfig {
+            socket: socket.into(),
+            state_dir: state_dir.into(),
+            allowed_uids: Vec::new(),
+        }
+    }
+}
+
+/// A connection whose request line has not fully arrived.
+struct Incoming {
+    stream: UnixStream,
+    received: Vec<u8>,
+    deadline: Time,
+    /// The connecting process's uid (`SO_PEERCRED`).
+    peer_uid: u32,
+}
+
+/// An answer not yet fully written.
+struct Outgoing {
+    stream: UnixStream,
+    bytes: Vec<u8>,
+    written: usize,
+    deadline: Time,
 }
 
 struct Waiter {
@@ -89,6 +135,10 @@ pub struct Daemon {
     /// Keys whose sockets are open.
     active: HashSet<String>,
     seq: u64,
+    clock: Arc<dyn Clock>,
+    allowed_uids: Vec<u32>,
+    incoming: Vec<Incoming>,
+    outbox: Vec<Outgoing>,
 }
 
 impl std::fmt::Debug for Daemon {
@@ -109,6 +159,10 @@ fn socket_err(path: &Path, op: &str, source: std::io::Error) -> Error {
     }
 }
 
+fn state_err(op: &'static str, source: state_files::Error) -> Error {
+    Error::LeaseStore { op, source }
+}
+
 fn client_config(rec: &LeaseRecord) -> ClientConfig {
     let mut c = ClientConfig::new(rec.chaddr, rec.client_id.clone()).quick_start();
     c.hostname = rec.hostname.clone();
@@ -126,19 +180,21 @@ fn seed_for(key: &str, now: Time, seq: u64) -> u64 {
 }
 
 impl Daemon {
-    /// Binds the socket, opens the store and resumes every stored lease.
+    /// Binds the socket, opens the store and resumes every stored lease, on the machine's
+    /// clock ([`SystemClock`]).
     pub fn start(cfg: &DaemonConfig) -> Result<Daemon, Error> {
+        Self::start_with_clock(cfg, Arc::new(SystemClock::new()))
+    }
+
+    /// [`Daemon::start`] with its time from `clock`.
+    pub fn start_with_clock(cfg: &DaemonConfig, clock: Arc<dyn Clock>) -> Result<Daemon, Error> {
         let store = LeaseStore::open(&cfg.state_dir)?;
-        if let Some(dir) = cfg.socket.parent() {
-            std::fs::create_dir_all(dir).map_err(|e| socket_err(dir, "create directory", e))?;
+        if let Some(dir) = cfg.socket.parent().filter(|d| !d.as_os_str().is_empty()) {
+            state_files::create_private_dir(dir)
+                .map_err(|e| state_err("open socket directory", e))?;
         }
-        match std::fs::remove_file(&cfg.socket) {
-            Ok(()) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(e) => return Err(socket_err(&cfg.socket, "remove stale socket", e)),
-        }
-        let listener =
-            UnixListener::bind(&cfg.socket).map_err(|e| socket_err(&cfg.socket, "bind", e))?;
+        let listener = state_files::bind_private_socket(&cfg.socket)
+            .map_err(|e| state_err("bind socket", e))?;
         listener
             .set_nonblocking(true)
             .map_err(|e| socket_err(&cfg.socket, "configure", e))?;
@@ -150,8 +206,13 @@ impl Daemon {
             leases: HashMap::new(),
             active: HashSet::new(),
             seq: 0,
+            clock,
+            allowed_uids: cfg.allowed_uids.clone(),
+            incoming: Vec::new(),
+            outbox: Vec::new(),
         };
-        d.resume(Time::now())?;
+        let now = d.clock.now();
+        d.resume(now)?;
         Ok(d)
     }
 
@@ -170,7 +231,9 @@ impl Daemon {
         for e in errors {
             tracing::warn!("skipping a lease record: {e}");
         }
+        let stamp = self.clock.stamp();
         for rec in records {
+            let rec = rec.rebased(&stamp);
             let key = rec.key.clone();
             let iface = Interface::lookup(rec.netns.as_deref(), &rec.ifname);
             let mut m = Managed {
@@ -228,7 +291,7 @@ impl Daemon {
     /// One turn of the loop: timers, then a wait of at most `max_wait` for a request or a
     /// reply, then whatever arrived.
     pub fn step(&mut self, max_wait: Duration) -> Result<(), Error> {
-        let now = Time::now();
+        let now = self.clock.now();
         let mut out = Vec::new();
         self.mgr.handle_timeouts(now, &mut out);
         self.apply(now, out);
@@ -246,13 +309,21 @@ impl Daemon {
                 deadline = deadline.min(p.deadline);
             }
         }
+        for c in &self.incoming {
+            deadline = deadline.min(c.deadline);
+        }
+        for o in &self.outbox {
+            deadline = deadline.min(o.deadline);
+        }
         let wait = deadline - now;
         let readable = self.poll(wait)?;
-        let now = Time::now();
+        let now = self.clock.now();
         self.check_probes(now);
         if readable.listener {
             self.accept(now);
         }
+        self.read_requests(now);
+        self.write_answers(now);
         for key in readable.keys {
             let mut msgs = Vec::new();
             if let Some(s) = self.leases.get_mut(&key).and_then(|m| m.sockets.as_mut()) {
@@ -280,11 +351,18 @@ impl Daemon {
         use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
         let mut keys = Vec::new();
         let mut fds = vec![PollFd::new(self.listener.as_fd(), PollFlags::POLLIN)];
-        let mut probes = 0;
+        for c in &self.incoming {
+            fds.push(PollFd::new(c.stream.as_fd(), PollFlags::POLLIN));
+        }
+        for o in &self.outbox {
+            fds.push(PollFd::new(o.stream.as_fd(), PollFlags::POLLOUT));
+        }
+        // the fds before the clients' sockets: listener, connections, answers, probes
+        let mut before_keys = 1 + self.incoming.len() + self.outbox.len();
         for m in self.leases.values() {
             if let Some(p) = &m.probe {
                 fds.push(PollFd::new(p.probe.as_fd(), PollFlags::POLLIN));
-                probes += 1;
+                before_keys += 1;
             }
         }
         for key in &self.active {
@@ -305,7 +383,7 @@ impl Daemon {
                 .is_some_and(|r| r.intersects(PollFlags::POLLIN | PollFlags::POLLERR))
         };
         let listener = ready(&fds[0]);
-        let mut ready_keys: Vec<String> = fds[1 + probes..]
+        let mut ready_keys: Vec<String> = fds[before_keys..]
             .iter()
             .zip(keys)
             .filter(|(fd, _)| ready(fd))
@@ -372,6 +450,7 @@ impl Daemon {
         match e {
             Event::Bound(lease) => {
                 m.record.lease = Some(lease.clone());
+                m.record.saved_at = Some(self.clock.stamp());
                 if let Err(e) = self.store.save(&m.record) {
                     tracing::error!("{key}: {e}");
                 }
@@ -395,6 +474,7 @@ impl Daemon {
             }
             Event::Renewed(lease) => {
                 m.record.lease = Some(lease.clone());
+                m.record.saved_at = Some(self.clock.stamp());
                 if let Err(e) = self.store.save(&m.record) {
                     tracing::error!("{key}: {e}");
                 }
@@ -406,6 +486,7 @@ impl Daemon {
             }
             Event::Drop { address, reason } => {
                 let old = m.record.lease.take();
+                m.record.saved_at = Some(self.clock.stamp());
                 if let Err(e) = self.store.save(&m.record) {
                     tracing::error!("{key}: {e}");
                 }
@@ -448,7 +529,12 @@ impl Daemon {
         }
         m.configure_on_bound = false;
         if let Some(w) = m.waiter.take() {
-            respond(w.stream, &DaemonResponse::with_lease(lease));
+            respond(
+                &mut self.outbox,
+                w.stream,
+                &DaemonResponse::with_lease(lease),
+                now,
+            );
         }
     }
 
@@ -508,13 +594,11 @@ impl Daemon {
                     tracing::warn!("{key}: {e}");
                 }
                 if let Some(w) = m.waiter.take() {
-                    respond(
-                        w.stream,
-                        &DaemonResponse::error(
-                            code::TRY_AGAIN,
-                            format!("{key}: no DHCP lease on {} yet", m.record.ifname),
-                        ),
+                    let answer = DaemonResponse::error(
+                        ErrorCode::TryAgainLater,
+                        format!("{key}: no DHCP lease on {} yet", m.record.ifname),
                     );
+                    respond(&mut self.outbox, w.stream, &answer, now);
                 }
             }
         }
@@ -530,26 +614,128 @@ impl Daemon {
                     return;
                 }
             };
-            if let Err(e) = self.serve(now, stream) {
-                tracing::warn!("request on {}: {e}", self.socket.display());
+            if let Err(e) = stream.set_nonblocking(true) {
+                tracing::warn!("configure a connection on {}: {e}", self.socket.display());
+                continue;
+            }
+            let uid = match nix::sys::socket::getsockopt(
+                &stream,
+                nix::sys::socket::sockopt::PeerCredentials,
+            ) {
+                Ok(cred) => cred.uid(),
+                Err(e) => {
+                    tracing::warn!(
+                        "read the peer of a connection on {}: {e}",
+                        self.socket.display()
+                    );
+                    continue;
+                }
+            };
+            // a refused client still gets to send its request, so that it reads the refusal
+            // instead of a broken pipe
+            self.incoming.push(Incoming {
+                stream,
+                received: Vec::new(),
+                deadline: now + REQUEST_TIMEOUT,
+                peer_uid: uid,
+            });
+        }
+    }
+
+    /// Reads what has arrived on each connection; serves those whose request line is complete
+    /// and drops those that ran out of time, closed early or sent too much.
+    fn read_requests(&mut self, now: Time) {
+        let mut buf = [0u8; 4096];
+        for mut c in std::mem::take(&mut self.incoming) {
+            let mut closed = false;
+            loop {
+                match c.stream.read(&mut buf) {
+                    Ok(0) => {
+                        closed = true;
+                        break;
+                    }
+                    Ok(n) => c.received.extend_from_slice(&buf[..n]),
+                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                    Err(e) => {
+                        tracing::warn!("read a request on {}: {e}", self.socket.display());
+                        closed = true;
+                        break;
+                    }
+                }
+                if c.received.len() > MAX_REQUEST_BYTES {
+                    break;
+                }
+            }
+            if let Some(end) = c.received.iter().position(|&b| b == b'\n') {
+                if c.peer_uid == 0 || self.allowed_uids.contains(&c.peer_uid) {
+                    let line = c.received[..end].to_vec();
+                    self.serve(now, c.stream, &line);
+                } else {
+                    self.refuse(now, c.stream, c.peer_uid);
+                }
+            } else if c.received.len() > MAX_REQUEST_BYTES {
+                let answer = DaemonResponse::error(
+                    ErrorCode::InvalidNetworkConfig,
+                    format!("request longer than {MAX_REQUEST_BYTES} bytes"),
+                );
+                respond(&mut self.outbox, c.stream, &answer, now);
+            } else if closed {
+                tracing::debug!("a client closed its connection before its request was complete");
+            } else if now >= c.deadline {
+                tracing::warn!(
+                    "dropped a connection on {} that sent no request within {} s",
+                    self.socket.display(),
+                    REQUEST_TIMEOUT.as_secs()
+                );
+            } else {
+                self.incoming.push(c);
             }
         }
     }
 
-    fn serve(&mut self, now: Time, stream: UnixStream) -> std::io::Result<()> {
-        stream.set_nonblocking(false)?;
-        stream.set_read_timeout(Some(Duration::from_secs(2)))?;
-        stream.set_write_timeout(Some(Duration::from_secs(2)))?;
-        let mut line = String::new();
-        BufReader::new(&stream).read_line(&mut line)?;
-        let req: DaemonRequest = match serde_json::from_str(&line) {
+    /// Answers a client whose user may not use the daemon.
+    fn refuse(&mut self, now: Time, stream: UnixStream, uid: u32) {
+        tracing::warn!(
+            "refused a request from uid {uid} on {}",
+            self.socket.display()
+        );
+        let answer = DaemonResponse::error(
+            ErrorCode::Other(PEER_NOT_ALLOWED),
+            format!(
+                "uid {uid} may not use the rdma-dhcp daemon (root only, or a uid given with --allow-uid)"
+            ),
+        );
+        respond(&mut self.outbox, stream, &answer, now);
+    }
+
+    /// Writes what the clients' sockets take of the pending answers; drops clients that do not
+    /// read theirs in time.
+    fn write_answers(&mut self, now: Time) {
+        for mut o in std::mem::take(&mut self.outbox) {
+            match write_some(&mut o) {
+                Ok(true) => {}
+                Ok(false) if now < o.deadline => self.outbox.push(o),
+                Ok(false) => tracing::warn!(
+                    "dropped a client on {} that did not read its answer within {} s",
+                    self.socket.display(),
+                    ANSWER_TIMEOUT.as_secs()
+                ),
+                Err(e) => tracing::warn!("answer a request: {e}"),
+            }
+        }
+    }
+
+    fn serve(&mut self, now: Time, stream: UnixStream, line: &[u8]) {
+        let req: DaemonRequest = match serde_json::from_slice(line) {
             Ok(r) => r,
             Err(e) => {
-                respond(
-                    stream,
-                    &DaemonResponse::error(code::INVALID_CONFIG, format!("bad request: {e}")),
+                let answer = DaemonResponse::error(
+                    ErrorCode::InvalidNetworkConfig,
+                    format!("bad request: {e}"),
                 );
-                return Ok(());
+                respond(&mut self.outbox, stream, &answer, now);
+                return;
             }
         };
         match req {
@@ -565,7 +751,7 @@ impl Daemon {
             } => {
                 let key = lease_key(&container_id, &ifname);
                 let r = self.forget(now, &key);
-                respond(stream, &r);
+                respond(&mut self.outbox, stream, &r, now);
             }
             DaemonRequest::Check {
                 container_id,
@@ -573,7 +759,7 @@ impl Daemon {
                 ifname,
             } => {
                 let r = self.check(&lease_key(&container_id, &ifname), &netns, &ifname);
-                respond(stream, &r);
+                respond(&mut self.outbox, stream, &r, now);
             }
             DaemonRequest::Gc { keep } => {
                 let keep: HashSet<String> = keep.into_iter().collect();
@@ -589,9 +775,9 @@ impl Daemon {
                         tracing::warn!("gc {key}: {}", r.msg);
                     }
                 }
-                respond(stream, &DaemonResponse::ok());
+                respond(&mut self.outbox, stream, &DaemonResponse::ok(), now);
             }
-            DaemonRequest::Status => respond(stream, &DaemonResponse::ok()),
+            DaemonRequest::Status => respond(&mut self.outbox, stream, &DaemonResponse::ok(), now),
             DaemonRequest::List => {
                 let mut r = DaemonResponse::ok();
                 let mut keys: Vec<&String> = self.leases.keys().collect();
@@ -608,10 +794,9 @@ impl Daemon {
                         lease: self.leases.get(k).and_then(|m| m.record.lease.clone()),
                     })
                     .collect();
-                respond(stream, &r);
+                respond(&mut self.outbox, stream, &r, now);
             }
         }
-        Ok(())
     }
 
     fn add(
@@ -629,17 +814,23 @@ impl Daemon {
             let holds = self.mgr.get(&key).is_some_and(|c| c.state().holds_lease());
             if holds && m.record.netns.as_deref() == Some(netns.as_path()) {
                 if let Some(l) = m.record.lease.clone() {
-                    respond(stream, &DaemonResponse::with_lease(l));
+                    respond(
+                        &mut self.outbox,
+                        stream,
+                        &DaemonResponse::with_lease(l),
+                        now,
+                    );
                     return;
                 }
             }
             if self.mgr.get(&key).is_some() && m.record.netns.as_deref() == Some(netns.as_path()) {
                 // Still acquiring: this request waits instead of the earlier one.
                 if let Some(old) = m.waiter.replace(Waiter { stream, deadline }) {
-                    respond(
-                        old.stream,
-                        &DaemonResponse::error(code::TRY_AGAIN, "superseded by a newer ADD"),
+                    let answer = DaemonResponse::error(
+                        ErrorCode::TryAgainLater,
+                        "superseded by a newer ADD",
                     );
+                    respond(&mut self.outbox, old.stream, &answer, now);
                 }
                 return;
             }
@@ -651,7 +842,12 @@ impl Daemon {
         let iface = match Interface::lookup(Some(&netns), ifname) {
             Ok(i) => i,
             Err(e) => {
-                respond(stream, &DaemonResponse::error(code::IO, e.to_string()));
+                respond(
+                    &mut self.outbox,
+                    stream,
+                    &DaemonResponse::error(ErrorCode::IoFailure, e.to_string()),
+                    now,
+                );
                 return;
             }
         };
@@ -663,9 +859,15 @@ impl Daemon {
             chaddr: iface.hwaddr(),
             hostname: None,
             lease: None,
+            saved_at: Some(self.clock.stamp()),
         };
         if let Err(e) = self.store.save(&record) {
-            respond(stream, &DaemonResponse::error(code::IO, e.to_string()));
+            respond(
+                &mut self.outbox,
+                stream,
+                &DaemonResponse::error(ErrorCode::IoFailure, e.to_string()),
+                now,
+            );
             return;
         }
         self.seq += 1;
@@ -696,21 +898,20 @@ impl Daemon {
         self.active.remove(key);
         if let Some(mut m) = self.leases.remove(key) {
             if let Some(w) = m.waiter.take() {
-                respond(
-                    w.stream,
-                    &DaemonResponse::error(code::TRY_AGAIN, "deleted while acquiring"),
-                );
+                let answer =
+                    DaemonResponse::error(ErrorCode::TryAgainLater, "deleted while acquiring");
+                respond(&mut self.outbox, w.stream, &answer, now);
             }
         }
         match self.store.remove(key) {
             Ok(()) => DaemonResponse::ok(),
-            Err(e) => DaemonResponse::error(code::IO, e.to_string()),
+            Err(e) => DaemonResponse::error(ErrorCode::IoFailure, e.to_string()),
         }
     }
 
     fn check(&self, key: &str, netns: &Path, ifname: &str) -> DaemonResponse {
         let Some(m) = self.leases.get(key) else {
-            return DaemonResponse::error(code::INTERNAL, format!("{key}: no lease known"));
+            return DaemonResponse::error(ErrorCode::Internal, format!("{key}: no lease known"));
         };
         let state = self.mgr.get(key).map(Client::state);
         let Some(lease) = m
@@ -720,7 +921,7 @@ impl Daemon {
             .filter(|_| state.is_some_and(|s| s.holds_lease()))
         else {
             return DaemonResponse::error(
-                code::INTERNAL,
+                ErrorCode::Internal,
                 format!(
                     "{key}: no lease held (state {})",
                     state.map_or("STOPPED", |s| s.name())
@@ -750,10 +951,10 @@ impl Daemon {
         match present {
             Ok(true) => DaemonResponse::with_lease(lease),
             Ok(false) => DaemonResponse::error(
-                code::INTERNAL,
+                ErrorCode::Internal,
                 format!("{key}: leased address {} is not on {ifname}", lease.address),
             ),
-            Err(e) => DaemonResponse::error(code::INTERNAL, e.to_string()),
+            Err(e) => DaemonResponse::error(ErrorCode::Internal, e.to_string()),
         }
     }
 }
@@ -763,12 +964,43 @@ struct Readable {
     keys: Vec<String>,
 }
 
-fn respond(mut stream: UnixStream, r: &DaemonResponse) {
-    let mut line = serde_json::to_vec(r).unwrap_or_else(|_| b"{\"ok\":false}".to_vec());
-    line.push(b'\n');
-    if let Err(e) = stream.write_all(&line) {
-        tracing::warn!("answer a request: {e}");
+/// Answers `r` on `stream` without blocking: what the socket does not take now is queued in
+/// `outbox` and written as the client reads ([`ANSWER_TIMEOUT`] at most).
+fn respond(outbox: &mut Vec<Outgoing>, stream: UnixStream, r: &DaemonResponse, now: Time) {
+    let mut bytes = match serde_json::to_vec(r) {
+        Ok(bytes) => bytes,
+        Err(e) => {
+            // cannot happen for this type; the client sees the connection close unanswered
+            tracing::error!("encode an answer: {e}");
+            return;
+        }
+    };
+    bytes.push(b'\n');
+    let mut o = Outgoing {
+        stream,
+        bytes,
+        written: 0,
+        deadline: now + ANSWER_TIMEOUT,
+    };
+    match write_some(&mut o) {
+        Ok(true) => {}
+        Ok(false) => outbox.push(o),
+        Err(e) => tracing::warn!("answer a request: {e}"),
     }
+}
+
+/// Writes what the socket takes of an answer; `Ok(true)` once all of it is written.
+fn write_some(o: &mut Outgoing) -> std::io::Result<bool> {
+    while o.written < o.bytes.len() {
+        match o.stream.write(&o.bytes[o.written..]) {
+            Ok(0) => return Err(std::io::ErrorKind::WriteZero.into()),
+            Ok(n) => o.written += n,
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return Ok(false),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(true)
 }
 
 /// The lease of `key` as this daemon's store holds it (for tools and tests).

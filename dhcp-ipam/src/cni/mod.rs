@@ -119,7 +119,7 @@ pub struct DaemonResponse {
     pub lease: Option<Lease>,
     /// The CNI error code on failure.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub code: Option<u32>,
+    pub code: Option<cni_types::ErrorCode>,
     /// What failed.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub msg: String,
@@ -160,7 +160,7 @@ impl DaemonResponse {
     }
 
     /// Failure with a CNI error code.
-    pub fn error(code: u32, msg: impl Into<String>) -> Self {
+    pub fn error(code: cni_types::ErrorCode, msg: impl Into<String>) -> Self {
         DaemonResponse {
             ok: false,
             code: Some(code),

@@ -38,7 +38,7 @@ fn ask(conf: &IpamConf, req: &DaemonRequest, wait: Duration) -> Result<DaemonRes
         Ok(resp)
     } else {
         Err(CniError::new(
-            ErrorCode::from(resp.code.unwrap_or(999)),
+            resp.code.unwrap_or(ErrorCode::Internal),
             resp.msg,
         ))
     }
@@ -107,7 +107,7 @@ impl Plugin for RdmaDhcp {
 
     fn status(&mut self, req: &Request) -> Result<(), CniError> {
         let conf = ipam_conf(req)?;
-        call(
+        let resp = call(
             &conf.socket(),
             &DaemonRequest::Status,
             Duration::from_secs(5),
@@ -117,8 +117,15 @@ impl Plugin for RdmaDhcp {
                 ErrorCode::PluginNotAvailable,
                 format!("rdma-dhcp daemon at {}: {e}", conf.socket().display()),
             )
-        })
-        .map(drop)
+        })?;
+        if resp.ok {
+            Ok(())
+        } else {
+            Err(CniError::new(
+                resp.code.unwrap_or(ErrorCode::PluginNotAvailable),
+                resp.msg,
+            ))
+        }
     }
 
     fn gc(&mut self, req: &Request) -> Result<(), CniError> {
