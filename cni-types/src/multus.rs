@@ -241,12 +241,13 @@ pub fn parse_networks_annotation(
         if n.namespace.as_deref().is_none_or(str::is_empty) {
             n.namespace = Some(default_namespace.to_string());
         }
-        if let Some(mac) = &n.mac {
-            if !mac.is_empty() && !valid_mac(mac) {
-                return Err(multus_err(format!(
-                    "failed to mac: invalid MAC address {mac}"
-                )));
-            }
+        if let Some(mac) = &n.mac
+            && !mac.is_empty()
+            && !valid_mac(mac)
+        {
+            return Err(multus_err(format!(
+                "failed to mac: invalid MAC address {mac}"
+            )));
         }
         for ip in &n.ips {
             let ok = match ip.split_once('/') {
@@ -257,12 +258,11 @@ pub fn parse_networks_annotation(
                 return Err(multus_err(format!("failed to parse IP address {ip:?}")));
             }
         }
-        if n.interface.as_deref().is_none_or(str::is_empty) {
-            if let Some(Value::String(req)) = n.extra.get("interfaceRequest") {
-                if !req.is_empty() {
-                    n.interface = Some(req.clone());
-                }
-            }
+        if n.interface.as_deref().is_none_or(str::is_empty)
+            && let Some(Value::String(req)) = n.extra.get("interfaceRequest")
+            && !req.is_empty()
+        {
+            n.interface = Some(req.clone());
         }
     }
     Ok(nets)

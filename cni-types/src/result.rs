@@ -353,10 +353,10 @@ impl AnyResult {
     pub fn parse_as(json: &[u8], config_version: &str) -> Result<Self, Error> {
         let family = Family::of(config_version)
             .ok_or_else(|| Error::UnsupportedResultVersion(config_version.to_string()))?;
-        if family == Family::V100 {
-            if let Some(r) = fast_v100(json, config_version) {
-                return Ok(AnyResult::V100(r));
-            }
+        if family == Family::V100
+            && let Some(r) = fast_v100(json, config_version)
+        {
+            return Ok(AnyResult::V100(r));
         }
         let version = probe_version(json)?.unwrap_or_else(|| config_version.to_string());
         if !family.versions().contains(&version.as_str()) {

@@ -199,10 +199,8 @@ impl<E: Exec> CniConfig<E> {
         let mut rc = Map::new();
         if let Some(caps) = &plugin.capabilities {
             for (cap, on) in caps {
-                if *on {
-                    if let Some(v) = rt.capability_args.get(cap) {
-                        rc.insert(cap.clone(), v.clone());
-                    }
+                if *on && let Some(v) = rt.capability_args.get(cap) {
+                    rc.insert(cap.clone(), v.clone());
                 }
             }
         }
@@ -485,10 +483,10 @@ impl<E: Exec> CniConfig<E> {
             let Ok(bytes) = std::fs::read(&path) else {
                 continue;
             };
-            if let Ok(entry) = serde_json::from_slice::<CacheEntry>(&bytes) {
-                if entry.kind == CACHE_KIND {
-                    out.push(entry);
-                }
+            if let Ok(entry) = serde_json::from_slice::<CacheEntry>(&bytes)
+                && entry.kind == CACHE_KIND
+            {
+                out.push(entry);
             }
         }
         Ok(out)

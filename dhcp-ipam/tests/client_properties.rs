@@ -197,11 +197,11 @@ fn run(s: &Scenario) -> Result<Stats, TestCaseError> {
                 continue;
             }
             let msg = Message::parse(&p.bytes).map_err(|e| TestCaseError::fail(e.to_string()))?;
-            if let Some(Destination::Unicast { to, .. }) = p.destination {
-                if let Some(i) = servers.iter().position(|x| x.id == to) {
-                    let mut rng = net.rng.clone();
-                    servers[i].handle(t, &msg, &mut rng);
-                }
+            if let Some(Destination::Unicast { to, .. }) = p.destination
+                && let Some(i) = servers.iter().position(|x| x.id == to)
+            {
+                let mut rng = net.rng.clone();
+                servers[i].handle(t, &msg, &mut rng);
             }
         }
         if s.faults.loss == 0.0 {
@@ -301,13 +301,13 @@ fn drain(
                                 m.message_type
                             );
                         }
-                        if m.message_type == MessageType::Discover {
-                            if let Some(d) = last_decline {
-                                prop_assert!(
-                                    now >= *d + Duration::from_secs(10),
-                                    "DISCOVER too soon after DECLINE"
-                                );
-                            }
+                        if m.message_type == MessageType::Discover
+                            && let Some(d) = last_decline
+                        {
+                            prop_assert!(
+                                now >= *d + Duration::from_secs(10),
+                                "DISCOVER too soon after DECLINE"
+                            );
                         }
                         if m.message_type == MessageType::Decline {
                             prop_assert!(

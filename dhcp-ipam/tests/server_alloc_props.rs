@@ -33,7 +33,7 @@ const CLIENTS: usize = 8;
 fn client(n: usize) -> ClientInfo {
     let mac = [2, 0, 0, 0, 0, n as u8];
     // even clients send a client identifier, odd ones are keyed on chaddr
-    let key = if n % 2 == 0 {
+    let key = if n.is_multiple_of(2) {
         ClientKey::ClientId(vec![0, b'p', b'o', b'd', n as u8].into())
     } else {
         ClientKey::mac(mac)

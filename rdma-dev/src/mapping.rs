@@ -136,10 +136,10 @@ pub fn port_netdevs(
     let link_layer = match link_layer {
         Some(l) => Some(l),
         None => {
-            if let Some(name) = text_lenient(fs, &port_dir.join("gid_attrs/ndevs/0")) {
-                if !name.is_empty() {
-                    return Ok(vec![check(fs, ibdev, &name, MatchRule::GidNdev)?]);
-                }
+            if let Some(name) = text_lenient(fs, &port_dir.join("gid_attrs/ndevs/0"))
+                && !name.is_empty()
+            {
+                return Ok(vec![check(fs, ibdev, &name, MatchRule::GidNdev)?]);
             }
             read_layer = parse_opt::<LinkLayer>(fs, &port_dir.join("link_layer"))?;
             read_layer.as_ref()
@@ -162,10 +162,10 @@ pub fn port_netdevs(
                     .collect();
             }
         }
-    } else if let Some(name) = text_lenient(fs, &port_dir.join("gid_attrs/ndevs/0")) {
-        if !name.is_empty() {
-            return Ok(vec![check(fs, ibdev, &name, MatchRule::GidNdev)?]);
-        }
+    } else if let Some(name) = text_lenient(fs, &port_dir.join("gid_attrs/ndevs/0"))
+        && !name.is_empty()
+    {
+        return Ok(vec![check(fs, ibdev, &name, MatchRule::GidNdev)?]);
     }
     // the same PCI function's netdevs with this port number
     let net = Path::new("/sys/class/infiniband")

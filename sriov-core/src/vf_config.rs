@@ -395,10 +395,10 @@ pub struct VfConfig {
 impl VfConfig {
     /// Checks what the types cannot: the admin MAC must be unicast.
     pub fn validate(&self) -> Result<(), VfConfigError> {
-        if let Some(mac) = self.mac {
-            if !mac.is_unicast() {
-                return Err(VfConfigError::MulticastMac(mac));
-            }
+        if let Some(mac) = self.mac
+            && !mac.is_unicast()
+        {
+            return Err(VfConfigError::MulticastMac(mac));
         }
         Ok(())
     }

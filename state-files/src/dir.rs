@@ -26,10 +26,10 @@ pub const DIR_MODE: u32 = 0o700;
 /// assert_eq!(mode, 0o700);
 /// ```
 pub fn create_private_dir(dir: &Path) -> Result<()> {
-    if let Some(parent) = dir.parent().filter(|p| !p.as_os_str().is_empty()) {
-        if std::fs::symlink_metadata(parent).is_err() {
-            create_private_dir(parent)?;
-        }
+    if let Some(parent) = dir.parent().filter(|p| !p.as_os_str().is_empty())
+        && std::fs::symlink_metadata(parent).is_err()
+    {
+        create_private_dir(parent)?;
     }
     match DirBuilder::new().mode(DIR_MODE).create(dir) {
         Ok(()) => set_mode(dir, DIR_MODE),

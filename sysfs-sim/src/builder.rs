@@ -343,10 +343,10 @@ fn add_nic(
                     errno,
                 })?;
         }
-        if let Some(&count) = nic.enable_vfs.get(port as usize) {
-            if count > 0 {
-                enable.push((pci, count));
-            }
+        if let Some(&count) = nic.enable_vfs.get(port as usize)
+            && count > 0
+        {
+            enable.push((pci, count));
         }
     }
     Ok(())

@@ -133,13 +133,12 @@ pub fn find_program(name: &str) -> Option<PathBuf> {
 /// of files would spend their time there.
 pub fn scratch_dir() -> std::io::Result<tempfile::TempDir> {
     let shm = std::path::Path::new("/dev/shm");
-    if shm.is_dir() {
-        if let Ok(dir) = tempfile::Builder::new()
+    if shm.is_dir()
+        && let Ok(dir) = tempfile::Builder::new()
             .prefix("rdma-sriov-")
             .tempdir_in(shm)
-        {
-            return Ok(dir);
-        }
+    {
+        return Ok(dir);
     }
     tempfile::Builder::new().prefix("rdma-sriov-").tempdir()
 }

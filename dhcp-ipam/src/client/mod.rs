@@ -317,19 +317,18 @@ impl Client {
     /// REBINDING at T2, drops an expired lease. Calling it early does nothing.
     pub fn handle_timeout(&mut self, now: Time) {
         // A lease may lapse in any lease-holding state, even if timers were missed.
-        if self.state.holds_lease() {
-            if let Some(lease) = &self.lease {
-                if lease.is_expired(now) {
-                    let address = lease.ip();
-                    self.emit_event(Event::Drop {
-                        address,
-                        reason: DropReason::Expired,
-                    });
-                    self.lease = None;
-                    self.enter_init(now, Some(address));
-                    return;
-                }
-            }
+        if self.state.holds_lease()
+            && let Some(lease) = &self.lease
+            && lease.is_expired(now)
+        {
+            let address = lease.ip();
+            self.emit_event(Event::Drop {
+                address,
+                reason: DropReason::Expired,
+            });
+            self.lease = None;
+            self.enter_init(now, Some(address));
+            return;
         }
         let Some(deadline) = self.timer else { return };
         if now < deadline {
@@ -390,10 +389,10 @@ impl Client {
             return;
         }
         // Only Kea echoes option 61; when echoed it must be ours.
-        if let Some(id) = &msg.options.client_id {
-            if *id != self.config.client_id {
-                return;
-            }
+        if let Some(id) = &msg.options.client_id
+            && *id != self.config.client_id
+        {
+            return;
         }
         // Lapse check first: an answer that arrives after expiry cannot revive the address.
         self.handle_timeout_lapse_only(now);

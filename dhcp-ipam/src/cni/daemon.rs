@@ -478,10 +478,10 @@ impl Daemon {
                 if let Err(e) = self.store.save(&m.record) {
                     tracing::error!("{key}: {e}");
                 }
-                if let Some(iface) = &iface {
-                    if let Err(e) = refresh_lifetime(iface, &lease, now) {
-                        tracing::warn!("{key}: {e}");
-                    }
+                if let Some(iface) = &iface
+                    && let Err(e) = refresh_lifetime(iface, &lease, now)
+                {
+                    tracing::warn!("{key}: {e}");
                 }
             }
             Event::Drop { address, reason } => {
@@ -490,10 +490,10 @@ impl Daemon {
                 if let Err(e) = self.store.save(&m.record) {
                     tracing::error!("{key}: {e}");
                 }
-                if let (Some(iface), Some(old)) = (&iface, old) {
-                    if let Err(e) = remove_lease(iface, &old) {
-                        tracing::warn!("{key}: {e}");
-                    }
+                if let (Some(iface), Some(old)) = (&iface, old)
+                    && let Err(e) = remove_lease(iface, &old)
+                {
+                    tracing::warn!("{key}: {e}");
                 }
                 m.probe = None;
                 if reason != DropReason::Released {
@@ -812,16 +812,17 @@ impl Daemon {
         let deadline = now + Duration::from_secs(timeout_secs.clamp(1, 600));
         if let Some(m) = self.leases.get_mut(&key) {
             let holds = self.mgr.get(&key).is_some_and(|c| c.state().holds_lease());
-            if holds && m.record.netns.as_deref() == Some(netns.as_path()) {
-                if let Some(l) = m.record.lease.clone() {
-                    respond(
-                        &mut self.outbox,
-                        stream,
-                        &DaemonResponse::with_lease(l),
-                        now,
-                    );
-                    return;
-                }
+            if holds
+                && m.record.netns.as_deref() == Some(netns.as_path())
+                && let Some(l) = m.record.lease.clone()
+            {
+                respond(
+                    &mut self.outbox,
+                    stream,
+                    &DaemonResponse::with_lease(l),
+                    now,
+                );
+                return;
             }
             if self.mgr.get(&key).is_some() && m.record.netns.as_deref() == Some(netns.as_path()) {
                 // Still acquiring: this request waits instead of the earlier one.
@@ -896,12 +897,11 @@ impl Daemon {
         }
         self.mgr.remove(key);
         self.active.remove(key);
-        if let Some(mut m) = self.leases.remove(key) {
-            if let Some(w) = m.waiter.take() {
-                let answer =
-                    DaemonResponse::error(ErrorCode::TryAgainLater, "deleted while acquiring");
-                respond(&mut self.outbox, w.stream, &answer, now);
-            }
+        if let Some(mut m) = self.leases.remove(key)
+            && let Some(w) = m.waiter.take()
+        {
+            let answer = DaemonResponse::error(ErrorCode::TryAgainLater, "deleted while acquiring");
+            respond(&mut self.outbox, w.stream, &answer, now);
         }
         match self.store.remove(key) {
             Ok(()) => DaemonResponse::ok(),

@@ -289,13 +289,13 @@ impl Message {
             reason,
         };
         for (name, f, max) in [("sname", &self.sname, 63), ("file", &self.file, 127)] {
-            if let Some(v) = f {
-                if v.len() > max {
-                    return Err(enc_err(format!(
-                        "{name} is {} bytes, at most {max}",
-                        v.len()
-                    )));
-                }
+            if let Some(v) = f
+                && v.len() > max
+            {
+                return Err(enc_err(format!(
+                    "{name} is {} bytes, at most {max}",
+                    v.len()
+                )));
             }
         }
         let mut msg = v4::Message::new_with_id(

@@ -199,7 +199,7 @@ fn exact(code: u8, v: &[u8], n: usize) -> Result<(), Error> {
 }
 
 fn addr_list(code: u8, v: &[u8]) -> Result<(), Error> {
-    if v.is_empty() || v.len() % 4 != 0 {
+    if v.is_empty() || !v.len().is_multiple_of(4) {
         return Err(bad(
             code,
             format!("length {}, expected a non-zero multiple of 4", v.len()),

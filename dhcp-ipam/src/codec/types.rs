@@ -219,7 +219,7 @@ pub(crate) fn parse_hex(s: &str) -> Option<Vec<u8>> {
         .filter(|b| *b != b':' && *b != b'-')
         .map(|b| (b as char).to_digit(16).map(|d| d as u8))
         .collect::<Option<Vec<u8>>>()?;
-    if digits.is_empty() || digits.len() % 2 != 0 {
+    if digits.is_empty() || !digits.len().is_multiple_of(2) {
         return None;
     }
     Some(digits.chunks(2).map(|p| (p[0] << 4) | p[1]).collect())

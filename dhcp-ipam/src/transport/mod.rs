@@ -151,10 +151,10 @@ impl ClientSockets {
                 .try_recv(&mut self.buf)
                 .map_err(|e| self.iface.socket_err("receive on packet socket", e))?
             {
-                if let Ok(m) = Message::parse(&self.buf[range]) {
-                    if m.op == Op::Reply {
-                        return Ok(Some(m));
-                    }
+                if let Ok(m) = Message::parse(&self.buf[range])
+                    && m.op == Op::Reply
+                {
+                    return Ok(Some(m));
                 }
             }
         }
@@ -164,10 +164,10 @@ impl ClientSockets {
                 .map_err(|e| self.iface.socket_err("receive on UDP socket", e))?
                 .is_some()
             {
-                if let Ok(m) = Message::parse(&self.buf) {
-                    if m.op == Op::Reply {
-                        return Ok(Some(m));
-                    }
+                if let Ok(m) = Message::parse(&self.buf)
+                    && m.op == Op::Reply
+                {
+                    return Ok(Some(m));
                 }
             }
         }

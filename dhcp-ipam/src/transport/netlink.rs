@@ -172,13 +172,13 @@ impl Rtnl {
                     _ => {}
                 }
             }
-            if let Some(ip) = local {
-                if let Ok(net) = Ipv4Net::new(ip, a.header.prefix_len) {
-                    out.push(AddrInfo {
-                        net,
-                        valid_secs: valid,
-                    });
-                }
+            if let Some(ip) = local
+                && let Ok(net) = Ipv4Net::new(ip, a.header.prefix_len)
+            {
+                out.push(AddrInfo {
+                    net,
+                    valid_secs: valid,
+                });
             }
         }
         Ok(out)

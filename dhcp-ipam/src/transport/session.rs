@@ -185,10 +185,10 @@ impl Session {
                 self.current = Some(l.clone());
             }
             Event::Drop { .. } => {
-                if let Some(l) = self.current.take() {
-                    if self.configure {
-                        remove_lease(&iface, &l)?;
-                    }
+                if let Some(l) = self.current.take()
+                    && self.configure
+                {
+                    remove_lease(&iface, &l)?;
                 }
             }
             Event::Nak { server, message } => {

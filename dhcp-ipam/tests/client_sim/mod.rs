@@ -106,20 +106,21 @@ impl SimServer {
     }
 
     fn bind(&mut self, key: ClientId, b: Binding) {
-        if let Some(old) = self.bindings.get(&key) {
-            if old.addr != b.addr && self.holders.get(&old.addr) == Some(&key) {
-                self.holders.remove(&old.addr);
-            }
+        if let Some(old) = self.bindings.get(&key)
+            && old.addr != b.addr
+            && self.holders.get(&old.addr) == Some(&key)
+        {
+            self.holders.remove(&old.addr);
         }
         self.holders.insert(b.addr, key.clone());
         self.bindings.insert(key, b);
     }
 
     fn unbind(&mut self, key: &ClientId) {
-        if let Some(old) = self.bindings.remove(key) {
-            if self.holders.get(&old.addr) == Some(key) {
-                self.holders.remove(&old.addr);
-            }
+        if let Some(old) = self.bindings.remove(key)
+            && self.holders.get(&old.addr) == Some(key)
+        {
+            self.holders.remove(&old.addr);
         }
     }
 

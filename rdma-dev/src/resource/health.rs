@@ -142,12 +142,14 @@ pub fn device_health(
         function_netdev(fs, &dir)?
     };
     let in_use = own_netdev.as_deref().is_some_and(|n| admin_up(fs, n));
-    if let Some(n) = own_netdev.as_deref() {
-        if in_use && !oper_up(fs, n) && device.root != device.pci {
-            problems.push(Problem::NetdevDown {
-                netdev: n.to_string(),
-            });
-        }
+    if let Some(n) = own_netdev.as_deref()
+        && in_use
+        && !oper_up(fs, n)
+        && device.root != device.pci
+    {
+        problems.push(Problem::NetdevDown {
+            netdev: n.to_string(),
+        });
     }
     let rdma = devices_of_function(fs, device.pci)?;
     match rdma.first() {

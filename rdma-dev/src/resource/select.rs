@@ -100,10 +100,10 @@ pub fn matches(s: &Selectors, c: &Candidate) -> bool {
     {
         return false;
     }
-    if let Some(want) = s.is_rdma {
-        if c.rdma.is_some() != want {
-            return false;
-        }
+    if let Some(want) = s.is_rdma
+        && c.rdma.is_some() != want
+    {
+        return false;
     }
     true
 }

@@ -41,10 +41,10 @@ pub fn run(command: SimCommand) -> Result<(), CmdError> {
 
 fn render(args: RenderArgs) -> Result<(), CmdError> {
     let host = sysfs_sim::preset(&args.preset, args.seed)?;
-    if let Ok(mut entries) = std::fs::read_dir(&args.out) {
-        if entries.next().is_some() {
-            return Err(format!("render to {}: directory is not empty", args.out.display()).into());
-        }
+    if let Ok(mut entries) = std::fs::read_dir(&args.out)
+        && entries.next().is_some()
+    {
+        return Err(format!("render to {}: directory is not empty", args.out.display()).into());
     }
     host.render(&args.out, &Netns::Host)
         .map_err(|e| format!("render to {}: {e}", args.out.display()))?;
