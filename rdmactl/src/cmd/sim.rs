@@ -19,7 +19,7 @@ pub enum SimCommand {
 pub struct RenderArgs {
     /// The preset: reference (the seed's worker node), large (8 PFs x 127 VFs) or mixed.
     #[arg(long, default_value = "reference")]
-    pub preset: String,
+    pub preset: sysfs_sim::Preset,
     /// Output directory (created; must be empty if it exists). `DIR/sys` is the tree.
     #[arg(long)]
     pub out: PathBuf,
@@ -40,7 +40,7 @@ pub fn run(command: SimCommand) -> Result<(), CmdError> {
 }
 
 fn render(args: RenderArgs) -> Result<(), CmdError> {
-    let host = sysfs_sim::preset(&args.preset, args.seed)?;
+    let host = args.preset.build(args.seed)?;
     if let Ok(mut entries) = std::fs::read_dir(&args.out) {
         if entries.next().is_some() {
             return Err(format!("render to {}: directory is not empty", args.out.display()).into());
