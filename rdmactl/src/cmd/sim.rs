@@ -19,7 +19,7 @@ pub enum SimCommand {
 pub struct RenderArgs {
     /// The preset: reference (the seed's worker node), large (8 PFs x 127 VFs) or mixed.
     #[arg(long, default_value = "reference")]
-    pub preset: sysfs_sim::Preset,
+    pub preset: String,
     /// Output directory (created; must be empty if it exists). `DIR/sys` is the tree.
     #[arg(long)]
     pub out: PathBuf,
@@ -40,7 +40,8 @@ pub fn run(command: SimCommand) -> Result<(), CmdError> {
 }
 
 fn render(args: RenderArgs) -> Result<(), CmdError> {
-    let host = args.preset.build(args.seed)?;
+    let preset: sysfs_sim::Preset = args.preset.parse()?;
+    let host = preset.build(args.seed)?;
     if let Ok(mut entries) = std::fs::read_dir(&args.out) {
         if entries.next().is_some() {
             return Err(format!("render to {}: directory is not empty", args.out.display()).into());
