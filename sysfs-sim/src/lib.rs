@@ -21,12 +21,12 @@
 //!   [`SimHost::log_mark`] and [`SimHost::ops_since`] for "exactly these operations happened".
 //! - Presets ([`Preset`]): the reference deployment's worker node (its addresses and names are
 //!   listed at [`Preset::Reference`]) and two larger hosts.
+//! - Rendering: [`SimHost::render`] writes a tree that reads like a real `/sys` (relative links
+//!   as the kernel lays them out), for the real `FsSysfs` backend and for other programs.
 //!
 //! The kernel's rules are methods of [`model::Model`] (in [`kernel`], by subsystem); the views
 //! ([`SimSysfs`], [`SimNetOps`], [`SimRdmaOps`]) check faults, call them, log the operation and
 //! mark the sysfs projection ([`tree::SysfsTree`]) stale.
-//! - Rendering: [`SimHost::render`] writes a tree that reads like a real `/sys` (relative links
-//!   as the kernel lays them out), for the real `FsSysfs` backend and for other programs.
 //!
 //! ```
 //! use sriov_core::{discover, set_num_vfs, ResetPolicy, Sysfs};
