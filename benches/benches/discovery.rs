@@ -5,7 +5,7 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use sriov_core::{FsSysfs, Netns, discover};
 
 fn bench(c: &mut Criterion) {
-    let host = sysfs_sim::preset("large", 1).unwrap();
+    let host = sysfs_sim::Preset::Large.build(1).unwrap();
     let dir = tempfile::tempdir().unwrap();
     host.render(dir.path(), &Netns::Host).unwrap();
     let fs = FsSysfs::new(dir.path());

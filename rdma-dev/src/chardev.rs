@@ -131,7 +131,7 @@ fn class_entries(
 /// The `uverbs`, `umad` and `issm` devices of RDMA device `ibdev`, in that order.
 ///
 /// ```
-/// let host = sysfs_sim::preset("reference", 1).unwrap();
+/// let host = sysfs_sim::Preset::Reference.build(1).unwrap();
 /// let devs = rdma_dev::char_devices_of(&host.sysfs(), "mlx5_0").unwrap();
 /// let names: Vec<_> = devs.iter().map(|d| d.name.as_str()).collect();
 /// assert_eq!(names, ["uverbs0", "umad0", "issm0"]);

@@ -152,7 +152,7 @@ pub fn read_device(fs: &dyn Sysfs, name: &str) -> Result<RdmaDevice> {
 /// Every RDMA device this namespace's view shows, in natural name order.
 ///
 /// ```
-/// let host = sysfs_sim::preset("reference", 1).unwrap();
+/// let host = sysfs_sim::Preset::Reference.build(1).unwrap();
 /// let devs = rdma_dev::discover_rdma(&host.sysfs()).unwrap();
 /// // two PFs register first, then PF0's 8 VFs
 /// assert_eq!(devs.len(), 10);

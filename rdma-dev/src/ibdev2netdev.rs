@@ -97,7 +97,7 @@ pub enum Detail {
 /// The `ibdev2netdev` lines of this namespace's view, devices in natural order.
 ///
 /// ```
-/// let host = sysfs_sim::preset("reference", 1).unwrap();
+/// let host = sysfs_sim::Preset::Reference.build(1).unwrap();
 /// let lines = rdma_dev::ibdev2netdev(&host.sysfs(), rdma_dev::Detail::Brief).unwrap();
 /// assert_eq!(lines[0].to_string(), "mlx5_0 port 1 ==> ens2f0 (Down)"); // admin down
 /// assert_eq!(lines[2].to_string(), "mlx5_2 port 1 ==> ens2f0v0 (Down)");

@@ -11,7 +11,7 @@
 //!
 //! ```
 //! use sriov_core::{NetOps, Netns, RdmaNetnsMode, RdmaOps};
-//! let host = sysfs_sim::preset("reference", 1).unwrap();
+//! let host = sysfs_sim::Preset::Reference.build(1).unwrap();
 //! let (net, rdma) = (host.net_ops(), host.rdma_ops());
 //! rdma.set_netns_mode(RdmaNetnsMode::Exclusive).unwrap();
 //! net.set_link_up(&Netns::Host, "ens2f0", true).unwrap();

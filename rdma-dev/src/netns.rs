@@ -28,7 +28,7 @@ pub fn move_device(ops: &dyn RdmaOps, ibdev: &str, from: &Netns, to: &Netns) -> 
 ///
 /// ```
 /// use sriov_core::{Netns, RdmaNetnsMode, RdmaOps};
-/// let host = sysfs_sim::preset("reference", 1).unwrap();
+/// let host = sysfs_sim::Preset::Reference.build(1).unwrap();
 /// let ops = host.rdma_ops();
 /// ops.set_netns_mode(RdmaNetnsMode::Exclusive).unwrap();
 /// let pod = host.add_netns("pod").unwrap();

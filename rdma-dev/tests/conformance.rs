@@ -35,7 +35,7 @@ fn check_both(host: &SimHost, ns: &Netns, what: &str) {
 /// The reference worker with two pods: VF netdevs moved and renamed `net1`, one RDMA device
 /// moved along (exclusive mode), PFs up.
 fn reference_with_pods(mode: RdmaNetnsMode) -> (SimHost, Vec<Netns>) {
-    let host = sysfs_sim::preset("reference", 9).unwrap();
+    let host = sysfs_sim::Preset::Reference.build(9).unwrap();
     let (net, rdma) = (host.net_ops(), host.rdma_ops());
     rdma.set_netns_mode(mode).unwrap();
     net.set_link_up(&Netns::Host, "ens2f0", true).unwrap();
@@ -56,9 +56,9 @@ fn reference_with_pods(mode: RdmaNetnsMode) -> (SimHost, Vec<Netns>) {
 
 #[test]
 fn simulated_and_rendered_fresh_hosts() {
-    for preset in ["reference", "mixed"] {
-        let host = sysfs_sim::preset(preset, 4).unwrap();
-        check_both(&host, &Netns::Host, preset);
+    for preset in [sysfs_sim::Preset::Reference, sysfs_sim::Preset::Mixed] {
+        let host = preset.build(4).unwrap();
+        check_both(&host, &Netns::Host, preset.name());
     }
 }
 

@@ -18,7 +18,7 @@ use rdma_dev::resource::{
 };
 use sriov_core::{MacAddress, NetOps, Netns, PciAddress, RdmaNetnsMode, RdmaOps, Sysfs};
 use sysfs_sim::model::{FunctionKind, NetdevKind};
-use sysfs_sim::{HostBuilder, NamingScheme, NicModel, NicSpec, RdmaNaming, SimHost};
+use sysfs_sim::{HostBuilder, NamingScheme, NicModel, NicSpec, PhysicalLink, RdmaNaming, SimHost};
 
 #[derive(Debug, Clone)]
 enum Op {
@@ -179,7 +179,12 @@ fn apply(host: &SimHost, pods: &[Netns], op: &Op) {
             }
         }
         Op::Cable(p, up) => {
-            let _ = host.set_physical_link(PFS[*p].parse().unwrap(), *up);
+            let link = if *up {
+                PhysicalLink::Up
+            } else {
+                PhysicalLink::Down
+            };
+            let _ = host.set_physical_link(PFS[*p].parse().unwrap(), link);
         }
         Op::RecreatePod(k) => {
             host.del_netns(&pods[*k]).unwrap();

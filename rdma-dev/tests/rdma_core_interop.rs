@@ -71,10 +71,10 @@ fn ibv_devices_lists_every_rendered_device_with_our_guids() {
     if !testbed::require("ibv_devices_lists_every_rendered_device", NEEDS) {
         return;
     }
-    let reference = sysfs_sim::preset("reference", 1).unwrap();
+    let reference = sysfs_sim::Preset::Reference.build(1).unwrap();
     let listed = check(&reference, &Netns::Host, "reference");
     assert_eq!(listed.len(), 10);
-    let mixed = sysfs_sim::preset("mixed", 2).unwrap();
+    let mixed = sysfs_sim::Preset::Mixed.build(2).unwrap();
     assert_eq!(check(&mixed, &Netns::Host, "mixed").len(), 9);
     // VFs with admin MACs (non-zero GUIDs after a re-probe) and rdma-core's udev names
     let host = HostBuilder::new(3)
@@ -114,7 +114,7 @@ fn ibv_devices_in_a_pod_sees_only_the_pods_device_in_exclusive_mode() {
     if !testbed::require("ibv_devices_in_a_pod", NEEDS) {
         return;
     }
-    let host = sysfs_sim::preset("reference", 1).unwrap();
+    let host = sysfs_sim::Preset::Reference.build(1).unwrap();
     let rdma = host.rdma_ops();
     rdma.set_netns_mode(RdmaNetnsMode::Exclusive).unwrap();
     let pod = host.add_netns("pod").unwrap();

@@ -6,7 +6,7 @@ use rdma_dev::resource::{
     Inventory, Problem, Resource, ResourceConfig, Role, device_health, env_name, select_resources,
 };
 use sriov_core::{LinkState, NetOps, Netns, RdmaNetnsMode, RdmaOps, Sysfs};
-use sysfs_sim::SimHost;
+use sysfs_sim::{PhysicalLink, SimHost};
 
 fn resources(host: &SimHost, config: &str) -> Vec<Resource> {
     let inv = Inventory::discover(&host.sysfs()).unwrap();
@@ -21,7 +21,7 @@ const SEED: &str = r#"{"mode":"sriov","pfNetdevices":["ens2f0"]}"#;
 
 #[test]
 fn seed_sriov_mode_offers_the_pfs_vfs_by_pci_address() {
-    let host = sysfs_sim::preset("reference", 1).unwrap();
+    let host = sysfs_sim::Preset::Reference.build(1).unwrap();
     let res = resources(&host, SEED);
     assert_eq!(res.len(), 1);
     let r = &res[0];
@@ -54,7 +54,7 @@ fn seed_sriov_mode_offers_the_pfs_vfs_by_pci_address() {
 
 #[test]
 fn seed_hca_mode_shares_the_pfs_rdma_devices() {
-    let host = sysfs_sim::preset("reference", 1).unwrap();
+    let host = sysfs_sim::Preset::Reference.build(1).unwrap();
     let all = &resources(&host, r#"{"mode":"hca"}"#)[0];
     assert_eq!((all.name.as_str(), all.shared), ("rdma/hca", true));
     assert_eq!(ids(all), ["0000:3b:00.0", "0000:3b:00.1"]);
@@ -70,7 +70,7 @@ fn seed_hca_mode_shares_the_pfs_rdma_devices() {
 
 #[test]
 fn resource_list_selectors_and_first_match() {
-    let host = sysfs_sim::preset("mixed", 1).unwrap();
+    let host = sysfs_sim::Preset::Mixed.build(1).unwrap();
     let inv = Inventory::discover(&host.sysfs()).unwrap();
     // the mixed host: CX-5 (ens2f0 4 VFs, ens2f1 2 VFs), E810 3 VFs, I350 3 VFs on ens10f0,
     // CX-4 Lx with 2 driverless VFs, an unbound CX-6
@@ -130,7 +130,7 @@ fn resource_list_selectors_and_first_match() {
 
 #[test]
 fn health_follows_the_hosts_real_state() {
-    let host = sysfs_sim::preset("reference", 1).unwrap();
+    let host = sysfs_sim::Preset::Reference.build(1).unwrap();
     let fs = host.sysfs();
     let net = host.net_ops();
     let res = &resources(&host, SEED)[0];
@@ -167,13 +167,13 @@ fn health_follows_the_hosts_real_state() {
     );
     net.set_vf_link_state("ens2f0", 2, LinkState::Auto).unwrap();
     // the cable: every VF loses its link
-    host.set_physical_link("0000:3b:00.0".parse().unwrap(), false)
+    host.set_physical_link("0000:3b:00.0".parse().unwrap(), PhysicalLink::Down)
         .unwrap();
     assert!(matches!(
         health(rdma_dev::resource::Allocation::Free).problems[0],
         Problem::LinkDown { .. }
     ));
-    host.set_physical_link("0000:3b:00.0".parse().unwrap(), true)
+    host.set_physical_link("0000:3b:00.0".parse().unwrap(), PhysicalLink::Up)
         .unwrap();
     net.set_link_up(&Netns::Host, "ens2f0v2", false).unwrap();
     // the driver goes: no driver, no RDMA device
@@ -206,7 +206,7 @@ fn health_follows_the_hosts_real_state() {
 
 #[test]
 fn an_allocated_devices_netdev_and_rdma_device_may_be_in_the_pod() {
-    let host = sysfs_sim::preset("reference", 1).unwrap();
+    let host = sysfs_sim::Preset::Reference.build(1).unwrap();
     let (fs, net, rdma) = (host.sysfs(), host.net_ops(), host.rdma_ops());
     rdma.set_netns_mode(RdmaNetnsMode::Exclusive).unwrap();
     net.set_link_up(&Netns::Host, "ens2f0", true).unwrap();
@@ -236,7 +236,7 @@ fn an_allocated_devices_netdev_and_rdma_device_may_be_in_the_pod() {
 
 #[test]
 fn a_container_gets_exactly_its_devices_and_the_environment() {
-    let host = sysfs_sim::preset("reference", 1).unwrap();
+    let host = sysfs_sim::Preset::Reference.build(1).unwrap();
     let res = &resources(&host, SEED)[0];
     let a = res.allocate(&["0000:3b:00.5", "0000:3b:01.0"]).unwrap();
     let paths: Vec<String> = a
@@ -296,7 +296,7 @@ fn a_container_gets_exactly_its_devices_and_the_environment() {
 
 #[test]
 fn devices_without_rdma_get_no_char_devices() {
-    let host = sysfs_sim::preset("mixed", 1).unwrap();
+    let host = sysfs_sim::Preset::Mixed.build(1).unwrap();
     let res = &resources(
         &host,
         r#"{"resourceList":[{"resourceName":"e810","selectors":{"devices":["1889"]}}]}"#,

@@ -266,12 +266,16 @@ mod tests {
     }
 
     #[test]
-    fn details_carry_the_source_chain() {
+    fn details_carry_the_causes_the_message_does_not_already_say() {
         let err = Error::ReadAttr {
             path: "/sys/bus/pci/devices/0000:3b:00.0/sriov_numvfs".into(),
             source: io(),
         };
         let cni = CniError::from(err);
-        assert_eq!(cni.details, "Permission denied (os error 13)");
+        assert_eq!(
+            cni.msg,
+            "read /sys/bus/pci/devices/0000:3b:00.0/sriov_numvfs: Permission denied (os error 13)"
+        );
+        assert_eq!(cni.details, "", "the message already ends with its cause");
     }
 }

@@ -182,7 +182,7 @@ fn reference_expected() -> Vec<ExpectedPf> {
 
 #[test]
 fn reference_host_on_sim_and_rendered_tree() {
-    let host = sysfs_sim::preset("reference", 3).unwrap();
+    let host = sysfs_sim::Preset::Reference.build(3).unwrap();
     for b in both(&host, "reference") {
         check_discovery(&b, &reference_expected());
     }
@@ -190,7 +190,7 @@ fn reference_host_on_sim_and_rendered_tree() {
 
 #[test]
 fn mixed_host_on_sim_and_rendered_tree() {
-    let host = sysfs_sim::preset("mixed", 3).unwrap();
+    let host = sysfs_sim::Preset::Mixed.build(3).unwrap();
     let expected = vec![
         ExpectedPf {
             pci: "0000:3b:00.0",
@@ -389,7 +389,7 @@ fn this_machines_sys_reads_without_error() {
 /// pod's, in memory and in rendered trees of each namespace.
 #[test]
 fn moved_vf_netdev_is_seen_only_in_its_namespace() {
-    let host = sysfs_sim::preset("reference", 5).unwrap();
+    let host = sysfs_sim::Preset::Reference.build(5).unwrap();
     let pod = host.add_netns("pod-a").unwrap();
     let net = host.net_ops();
     net.move_link(&Netns::Host, "ens2f0v3", &pod).unwrap();
@@ -446,7 +446,7 @@ fn expect_parse_error(b: &Backend, attr_path: &str, kind: AttrErrorKind) {
 }
 
 fn corrupted(write: &[(&str, Option<&str>)]) -> Backend {
-    let host = sysfs_sim::preset("reference", 9).unwrap();
+    let host = sysfs_sim::Preset::Reference.build(9).unwrap();
     let b = rendered(&host, "corrupted");
     let root = b._dir.as_ref().unwrap().path().to_path_buf();
     for (rel, content) in write {
@@ -495,7 +495,7 @@ fn bad_attribute_values_are_typed_errors() {
 
 #[test]
 fn a_bad_virtfn_link_is_a_typed_error() {
-    let host = sysfs_sim::preset("reference", 9).unwrap();
+    let host = sysfs_sim::Preset::Reference.build(9).unwrap();
     let b = rendered(&host, "bad-link");
     let link = b
         ._dir
@@ -510,7 +510,7 @@ fn a_bad_virtfn_link_is_a_typed_error() {
 
 #[test]
 fn kernel_read_errors_keep_their_errno() {
-    let host = sysfs_sim::preset("reference", 9).unwrap();
+    let host = sysfs_sim::Preset::Reference.build(9).unwrap();
     let path = "/sys/bus/pci/devices/0000:3b:00.1/sriov_numvfs";
     host.inject(sysfs_sim::Fault::new(
         sysfs_sim::FaultOp::Read,

@@ -6,7 +6,7 @@ use sysfs_sim::{Fault, FaultOp, Target, Trigger};
 
 #[test]
 fn a_refused_vf_vlan_names_the_pf_the_vf_and_the_vlan() {
-    let host = sysfs_sim::reference(1).build().unwrap();
+    let host = sysfs_sim::Preset::Reference.build(1).unwrap();
     host.inject(Fault::new(
         FaultOp::SetVf,
         Target::Exact("ens2f0/vf3".into()),
@@ -39,7 +39,7 @@ fn a_refused_vf_vlan_names_the_pf_the_vf_and_the_vlan() {
 
 #[test]
 fn a_move_into_a_namespace_that_has_the_name_names_both_sides() {
-    let host = sysfs_sim::reference(1).build().unwrap();
+    let host = sysfs_sim::Preset::Reference.build(1).unwrap();
     let pod = host.add_netns("pod1").unwrap();
     let net = Named(host.net_ops());
     net.set_link_up(&Netns::Host, "ens2f0v0", false).unwrap();
@@ -60,7 +60,7 @@ fn a_move_into_a_namespace_that_has_the_name_names_both_sides() {
 
 #[test]
 fn rdma_failures_name_the_device_and_the_mode() {
-    let host = sysfs_sim::reference(1).build().unwrap();
+    let host = sysfs_sim::Preset::Reference.build(1).unwrap();
     let rdma = Named(host.rdma_ops());
     let pod = host.add_netns("pod1").unwrap();
     // the mode cannot change while another namespace exists
@@ -84,7 +84,7 @@ fn rdma_failures_name_the_device_and_the_mode() {
 fn a_vf_is_found_by_its_pci_address_and_other_functions_are_told_apart() {
     use sriov_core::discovery::lookup_vf;
     use sriov_core::{Error, FunctionRole};
-    let host = sysfs_sim::reference(1).build().unwrap();
+    let host = sysfs_sim::Preset::Reference.build(1).unwrap();
     let fs = host.sysfs();
     let found = lookup_vf(&fs, "0000:3b:00.5".parse().unwrap()).unwrap();
     assert_eq!(found.pf.pci.to_string(), "0000:3b:00.0");

@@ -1,13 +1,13 @@
 //! Building simulated hosts: NICs on PCI slots, their SR-IOV capability, drivers, NUMA nodes,
-//! link state and netdev naming, and the presets (the reference deployment's worker node).
+//! link state and netdev naming.
 
 use sriov_core::{MacAddress, PciAddress};
 
 use crate::host::SimHost;
-use crate::ids::{NicModel, VfLayout};
 use crate::model::{
     FunctionKind, Model, NamingScheme, NicFunction, PciFunction, SriovCap, splitmix,
 };
+use crate::nic_model::{NicModel, VfLayout};
 
 /// Why a host could not be built.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -35,8 +35,18 @@ pub enum BuildError {
         /// The kernel's answer.
         errno: i32,
     },
-    /// An unknown preset.
-    #[error("unknown preset {0:?} (known: {known})", known = crate::PRESETS.join(", "))]
+    /// Binding the PF driver at build time failed with this errno.
+    #[error("binding {driver} to {pci}: errno {errno}")]
+    BindDriver {
+        /// The PF.
+        pci: PciAddress,
+        /// The driver.
+        driver: String,
+        /// The kernel's answer.
+        errno: i32,
+    },
+    /// A preset name that is none of [`crate::Preset::ALL`].
+    #[error("unknown preset {0:?} (known: {known})", known = crate::presets::known_names())]
     UnknownPreset(String),
 }
 
@@ -337,9 +347,9 @@ fn add_nic(
         if nic.driver_bound {
             model
                 .probe(pci, &nic.model.driver)
-                .map_err(|errno| BuildError::EnableVfs {
-                    pf: pci,
-                    count: 0,
+                .map_err(|errno| BuildError::BindDriver {
+                    pci,
+                    driver: nic.model.driver.clone(),
                     errno,
                 })?;
         }

@@ -17,12 +17,20 @@
 //!   `uverbsN`/`umadN`/`issmN` and `rdma_cm`; [`SimRdmaOps`] implements `RdmaOps` (the RDMA netns
 //!   mode and device moves, with the kernel's rules).
 //! - Faults: any operation on any path can fail with a chosen errno ([`Fault`]), seeded.
+//! - A typed log of every mutating operation and its outcome ([`Op`], [`OpRecord`]), with
+//!   [`SimHost::log_mark`] and [`SimHost::ops_since`] for "exactly these operations happened".
+//! - Presets ([`Preset`]): the reference deployment's worker node (its addresses and names are
+//!   listed at [`Preset::Reference`]) and two larger hosts.
 //! - Rendering: [`SimHost::render`] writes a tree that reads like a real `/sys` (relative links
 //!   as the kernel lays them out), for the real `FsSysfs` backend and for other programs.
 //!
+//! The kernel's rules are methods of [`model::Model`] (in [`kernel`], by subsystem); the views
+//! ([`SimSysfs`], [`SimNetOps`], [`SimRdmaOps`]) check faults, call them, log the operation and
+//! mark the sysfs projection ([`tree::SysfsTree`]) stale.
+//!
 //! ```
 //! use sriov_core::{discover, set_num_vfs, ResetPolicy, Sysfs};
-//! let host = sysfs_sim::preset("reference", 42).unwrap();
+//! let host = sysfs_sim::Preset::Reference.build(42).unwrap();
 //! let fs = host.sysfs();
 //! let pf1 = "0000:3b:00.1".parse().unwrap();
 //! let out = set_num_vfs(&fs, pf1, 4, ResetPolicy::Refuse).unwrap();
@@ -41,25 +49,34 @@
 mod builder;
 mod faults;
 mod host;
-mod ids;
 pub mod kernel;
 pub mod model;
 mod netops;
+mod nic_model;
+mod op_log;
 mod presets;
 mod project;
 pub mod rdma;
 mod rdma_ops;
 mod rdma_project;
 mod render;
-pub mod vfs;
+mod sysfs;
+pub mod tree;
 
 pub use builder::{BuildError, HostBuilder, NicSpec};
 pub use faults::{Fault, FaultOp, Faults, Target, Trigger};
-pub use host::{OpRecord, SimHost, SimSysfs};
-pub use ids::{NicModel, VfLayout};
+pub use host::SimHost;
+pub use kernel::{AdminState, PhysicalLink, VfSetting};
 pub use model::NamingScheme;
-pub use netops::{SimNetOps, is_vf, pci_of_link};
-pub use presets::{PRESETS, large, mixed, preset, reference};
+pub use netops::SimNetOps;
+pub use nic_model::{NicModel, VfLayout};
+pub use op_log::{LogMark, Op, OpRecord};
+pub use presets::Preset;
 pub use project::modalias;
 pub use rdma::{RdmaDevice, RdmaNaming, RdmaState};
 pub use rdma_ops::{DevNode, SimRdmaOps};
+pub use sysfs::SimSysfs;
+
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;

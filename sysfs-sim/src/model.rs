@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 use sriov_core::{IpPrefix, MacAddress, PciAddress, Route, VfState};
 
-use crate::ids::NicModel;
+use crate::nic_model::NicModel;
 
 /// A network namespace's number in the model. The host (initial) namespace is [`HOST_NS`].
 pub type NsId = u32;

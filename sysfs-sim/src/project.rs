@@ -4,15 +4,15 @@
 use sriov_core::PciAddress;
 
 use crate::model::{FunctionKind, Model, Netdev, NetdevKind, PciFunction};
-use crate::vfs::{ALL_NS, File, Node, Value, Vfs, WriteHook};
+use crate::tree::{ALL_NS, File, Node, SysfsTree, Value, WriteHook};
 
 /// `../` repeated `n` times.
-fn up(n: usize) -> String {
+pub(crate) fn up(n: usize) -> String {
     "../".repeat(n)
 }
 
 /// Number of components of an absolute path below `/sys` (`/sys/devices/a` -> 2).
-fn depth_below_sys(path: &str) -> usize {
+pub(crate) fn depth_below_sys(path: &str) -> usize {
     path.trim_start_matches('/')
         .split('/')
         .filter(|c| !c.is_empty())
@@ -39,7 +39,7 @@ pub fn modalias(f: &PciFunction) -> String {
     )
 }
 
-fn rw(v: &mut Vfs, path: &str, text: String, hook: WriteHook) {
+fn writable_attr(v: &mut SysfsTree, path: &str, text: String, hook: WriteHook) {
     v.insert(
         path,
         ALL_NS,
@@ -51,7 +51,7 @@ fn rw(v: &mut Vfs, path: &str, text: String, hook: WriteHook) {
     );
 }
 
-fn wo(v: &mut Vfs, path: &str, hook: WriteHook) {
+fn write_only_attr(v: &mut SysfsTree, path: &str, hook: WriteHook) {
     v.insert(
         path,
         ALL_NS,
@@ -64,8 +64,8 @@ fn wo(v: &mut Vfs, path: &str, hook: WriteHook) {
 }
 
 /// Builds the whole tree, every namespace's entries tagged with it.
-pub fn project(model: &Model) -> Vfs {
-    let mut v = Vfs::new();
+pub fn project(model: &Model) -> SysfsTree {
+    let mut v = SysfsTree::new();
     for dir in [
         "/sys/bus/pci/devices",
         "/sys/bus/pci/drivers",
@@ -78,12 +78,12 @@ pub fn project(model: &Model) -> Vfs {
     v.file("/sys/bus/pci/drivers_autoprobe", "1\n");
     for name in model.driver_names() {
         let d = format!("/sys/bus/pci/drivers/{name}");
-        wo(
+        write_only_attr(
             &mut v,
             &format!("{d}/bind"),
             WriteHook::DriverBind(name.clone()),
         );
-        wo(
+        write_only_attr(
             &mut v,
             &format!("{d}/unbind"),
             WriteHook::DriverUnbind(name.clone()),
@@ -99,7 +99,7 @@ pub fn project(model: &Model) -> Vfs {
     v
 }
 
-fn project_function(v: &mut Vfs, model: &Model, f: &PciFunction) {
+fn project_function(v: &mut SysfsTree, model: &Model, f: &PciFunction) {
     let dir = function_dir(f);
     let depth = depth_below_sys(&dir);
     let bus_target = format!("{}devices/{}/{}", up(3), f.parent, f.pci);
@@ -155,7 +155,7 @@ fn project_function(v: &mut Vfs, model: &Model, f: &PciFunction) {
                     &format!("{dir}/sriov_totalvfs"),
                     format!("{}\n", s.total_vfs),
                 );
-                rw(
+                writable_attr(
                     v,
                     &format!("{dir}/sriov_numvfs"),
                     format!("{}\n", s.num_vfs),
@@ -168,7 +168,7 @@ fn project_function(v: &mut Vfs, model: &Model, f: &PciFunction) {
                     format!("{:x}\n", s.vf_device),
                 );
                 v.file(&format!("{dir}/sriov_vf_total_msix"), "0\n");
-                rw(
+                writable_attr(
                     v,
                     &format!("{dir}/sriov_drivers_autoprobe"),
                     format!("{}\n", u8::from(s.autoprobe)),
@@ -192,7 +192,7 @@ fn vf_of(model: &Model, pf: PciAddress, index: u32) -> Option<PciAddress> {
     pf.vf_address(s.offset, s.stride, u16::try_from(index).ok()?)
 }
 
-fn project_netdev(v: &mut Vfs, model: &Model, dev: &Netdev) {
+fn project_netdev(v: &mut SysfsTree, model: &Model, dev: &Netdev) {
     let ns = dev.ns;
     let (dir, class_target) = match &dev.kind {
         NetdevKind::Pci(pci) => {

@@ -1,23 +1,17 @@
-//! The simulator's [`RdmaOps`] (RDMA netns mode, moving devices between namespaces, with the
-//! kernel's errno) and the character devices a host's `/dev/infiniband` holds.
+//! The simulator's [`RdmaOps`] (the RDMA netns mode, moving devices between namespaces): thin
+//! calls into the kernel model's rules (`kernel/rdma.rs`) that check faults and log each
+//! operation; and the character devices a host's `/dev/infiniband` holds.
 
 use std::io;
 use std::path::{Path, PathBuf};
 
 use sriov_core::{Netns, RdmaNetnsMode, RdmaOps};
 
-use crate::faults::FaultOp;
 use crate::host::SimHost;
+use crate::kernel::io_error;
+use crate::op_log::Op;
 use crate::rdma::RDMA_CM_DEV;
 use crate::rdma_project::{issm_dev, umad_dev, uverbs_dev};
-
-fn errno(e: i32) -> io::Error {
-    io::Error::from_raw_os_error(e)
-}
-
-fn os(e: io::Error) -> i32 {
-    e.raw_os_error().unwrap_or(libc::EIO)
-}
 
 /// A character device under `/dev/infiniband`.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -36,7 +30,7 @@ pub struct DevNode {
 ///
 /// ```
 /// use sriov_core::{Netns, RdmaNetnsMode, RdmaOps};
-/// let host = sysfs_sim::preset("reference", 1).unwrap();
+/// let host = sysfs_sim::Preset::Reference.build(1).unwrap();
 /// let rdma = host.rdma_ops();
 /// // moving needs exclusive mode, which must be set before any other namespace exists
 /// let pod = host.add_netns("pod").unwrap();
@@ -117,22 +111,14 @@ impl SimHost {
 }
 
 impl SimRdmaOps {
-    /// Opening `/dev/infiniband/uverbsN` from a process in `ns`: ENODEV when there is no such
-    /// device, EPERM in exclusive mode when its RDMA device belongs to another namespace.
+    /// Opening `/dev/infiniband/uverbsN` from a process in `ns`; see
+    /// [`crate::model::Model::rdma_open_uverbs`] (ENODEV, EPERM).
     pub fn open_uverbs(&self, ns: &Netns, uverbs: &str) -> io::Result<()> {
-        let inner = self.host.lock();
-        let id = inner.ns_of(ns)?;
-        let state = &inner.model.rdma;
-        let dev = state
-            .devices
-            .values()
-            .find(|d| format!("uverbs{}", d.uverbs) == uverbs)
-            .ok_or_else(|| errno(libc::ENODEV))?;
-        if state.visible_in(dev, id) {
-            Ok(())
-        } else {
-            Err(errno(libc::EPERM))
-        }
+        self.host
+            .lock()
+            .model
+            .rdma_open_uverbs(ns, uverbs)
+            .map_err(io_error)
     }
 }
 
@@ -142,34 +128,23 @@ impl RdmaOps for SimRdmaOps {
     }
 
     fn set_netns_mode(&self, mode: RdmaNetnsMode) -> io::Result<()> {
-        let mut inner = self.host.lock();
-        let result = match inner.faults.check(FaultOp::RdmaNetnsMode, "system") {
-            Some(e) => Err(e),
-            None => inner.model.rdma_set_netns_mode(mode),
-        };
-        inner.record("rdma_set_netns_mode", "system", &mode.to_string(), &result);
-        inner.changed();
-        result.map_err(errno)
+        self.host.lock().execute(Op::SetRdmaNetnsMode(mode), |s| {
+            s.model.rdma_set_netns_mode(mode)
+        })
     }
 
     fn devices(&self, ns: &Netns) -> io::Result<Vec<String>> {
-        let inner = self.host.lock();
-        let id = inner.ns_of(ns)?;
-        Ok(inner.model.rdma_devices_in(id))
+        self.host.lock().model.rdma_devices(ns).map_err(io_error)
     }
 
     fn move_device(&self, from: &Netns, ibdev: &str, to: &Netns) -> io::Result<()> {
-        let mut inner = self.host.lock();
-        let result = (|| {
-            if let Some(e) = inner.faults.check(FaultOp::RdmaMove, ibdev) {
-                return Err(e);
-            }
-            let from = inner.ns_of(from).map_err(os)?;
-            let to = inner.ns_of(to).map_err(os)?;
-            inner.model.rdma_move(from, ibdev, to)
-        })();
-        inner.record("rdma_move_device", ibdev, &to.to_string(), &result);
-        inner.changed();
-        result.map_err(errno)
+        let op = Op::MoveRdmaDevice {
+            from: from.clone(),
+            ibdev: ibdev.to_string(),
+            to: to.clone(),
+        };
+        self.host
+            .lock()
+            .execute(op, |s| s.model.rdma_move(from, ibdev, to))
     }
 }

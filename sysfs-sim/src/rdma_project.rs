@@ -14,12 +14,12 @@ use std::net::{IpAddr, Ipv6Addr};
 use sriov_core::{MacAddress, PciAddress, RdmaNetnsMode};
 
 use crate::model::{FunctionKind, Model, Netdev, NetdevKind, PciFunction};
-use crate::project::function_dir;
+use crate::project::{depth_below_sys, function_dir, up};
 use crate::rdma::{
     IB_MAJOR, RDMA_CM_DEV, RdmaDevice, UMAD_DYNAMIC_MAJOR, UMAD_FIXED_MINORS, UVERBS_BASE_MINOR,
     UVERBS_DYNAMIC_MAJOR, UVERBS_FIXED_MINORS,
 };
-use crate::vfs::{ALL_NS, File, Node, Value, Vfs};
+use crate::tree::{ALL_NS, File, Node, SysfsTree, Value};
 
 /// `dev` of `uverbsN`.
 pub fn uverbs_dev(n: u32) -> (u32, u32) {
@@ -113,18 +113,7 @@ pub fn rate_text(speed_mbps: u32) -> String {
     .to_string()
 }
 
-fn up(n: usize) -> String {
-    "../".repeat(n)
-}
-
-fn depth_below_sys(path: &str) -> usize {
-    path.split('/')
-        .filter(|c| !c.is_empty())
-        .count()
-        .saturating_sub(1)
-}
-
-fn put(v: &mut Vfs, path: &str, tag: u32, value: Value) {
+fn put(v: &mut SysfsTree, path: &str, tag: u32, value: Value) {
     v.insert(
         path,
         tag,
@@ -136,16 +125,16 @@ fn put(v: &mut Vfs, path: &str, tag: u32, value: Value) {
     );
 }
 
-fn text(v: &mut Vfs, path: &str, tag: u32, t: impl Into<String>) {
+fn text(v: &mut SysfsTree, path: &str, tag: u32, t: impl Into<String>) {
     put(v, path, tag, Value::Text(t.into()));
 }
 
-fn link(v: &mut Vfs, path: &str, tag: u32, target: String) {
+fn link(v: &mut SysfsTree, path: &str, tag: u32, target: String) {
     v.insert(path, tag, Node::Link(target.into()));
 }
 
 /// Adds the RDMA subsystem's entries to the tree.
-pub fn project_rdma(v: &mut Vfs, model: &Model) {
+pub fn project_rdma(v: &mut SysfsTree, model: &Model) {
     let loaded = model.functions.keys().any(|pci| model.is_mlx5(*pci));
     if !loaded && model.rdma.devices.is_empty() {
         return;
@@ -194,7 +183,7 @@ pub fn project_rdma(v: &mut Vfs, model: &Model) {
 }
 
 fn project_device(
-    v: &mut Vfs,
+    v: &mut SysfsTree,
     model: &Model,
     f: &PciFunction,
     dev: &RdmaDevice,
@@ -214,7 +203,7 @@ fn project_device(
         ),
     );
     // the device's directory is built apart with short paths, then grafted in one insert
-    let mut d = Vfs::new();
+    let mut d = SysfsTree::new();
     let (model_name, board_id) = match &f.kind {
         FunctionKind::Nic(nic) => (nic.model.name.clone(), nic.model.board_id.clone()),
         FunctionKind::Vf { pf, .. } => model.nic(*pf).map_or_else(Default::default, |n| {
@@ -302,7 +291,7 @@ fn project_device(
 }
 
 fn char_device(
-    v: &mut Vfs,
+    v: &mut SysfsTree,
     f: &PciFunction,
     class: &str,
     name: &str,
@@ -311,7 +300,7 @@ fn char_device(
 ) {
     let dir = format!("{}/{class}/{name}", function_dir(f));
     let depth = depth_below_sys(&dir);
-    let mut d = Vfs::new();
+    let mut d = SysfsTree::new();
     text(&mut d, "/dev", ALL_NS, format!("{major}:{minor}\n"));
     text(
         &mut d,
@@ -338,7 +327,7 @@ fn char_device(
     );
 }
 
-fn project_char_devices(v: &mut Vfs, f: &PciFunction, dev: &RdmaDevice) {
+fn project_char_devices(v: &mut SysfsTree, f: &PciFunction, dev: &RdmaDevice) {
     let ibdev = format!("{}\n", dev.name);
     char_device(
         v,

@@ -9,13 +9,13 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
 use crate::model::NsId;
-use crate::vfs::{Dir, Node, Value, Vfs};
+use crate::tree::{Dir, Node, SysfsTree, Value};
 
-/// Renders `vfs` as namespace `ns` sees it under `out` (created if missing; existing entries
+/// Renders `tree` as namespace `ns` sees it under `out` (created if missing; existing entries
 /// with the same names are an error).
-pub fn render(vfs: &Vfs, ns: NsId, out: &Path) -> io::Result<()> {
+pub fn render(tree: &SysfsTree, ns: NsId, out: &Path) -> io::Result<()> {
     fs::create_dir_all(out)?;
-    render_dir(vfs.root(), ns, out)
+    render_dir(tree.root(), ns, out)
 }
 
 fn render_dir(dir: &Dir, ns: NsId, at: &Path) -> io::Result<()> {

@@ -7,7 +7,10 @@ use std::path::Path;
 use sriov_core::{
     Error, FsSysfs, NetOps, Netns, PciAddress, ResetPolicy, Sysfs, discover, set_num_vfs,
 };
-use sysfs_sim::{Fault, FaultOp, HostBuilder, NicModel, NicSpec, SimHost, Target, Trigger};
+use sysfs_sim::{
+    Fault, FaultOp, HostBuilder, NicModel, NicSpec, Op, PhysicalLink, Preset, SimHost, Target,
+    Trigger,
+};
 
 fn pci(s: &str) -> PciAddress {
     s.parse().unwrap()
@@ -33,7 +36,7 @@ const PF1: &str = "/sys/bus/pci/devices/0000:3b:00.1/sriov_numvfs";
 
 #[test]
 fn sriov_numvfs_checks_in_kernel_order() {
-    let host = sysfs_sim::preset("reference", 1).unwrap();
+    let host = Preset::Reference.build(1).unwrap();
     assert_eq!(write(&host, PF1, "eight"), Some(libc::EINVAL), "unparsable");
     assert_eq!(write(&host, PF1, "-1"), Some(libc::EINVAL), "negative");
     assert_eq!(write(&host, PF1, "70000"), Some(libc::ERANGE), "above u16");
@@ -61,10 +64,12 @@ fn sriov_numvfs_checks_in_kernel_order() {
         !links.iter().any(|n| n.starts_with("virtfn")),
         "virtfn links gone: {links:?}"
     );
-    assert!(
+    assert_eq!(
         host.sysfs()
             .read_dir(Path::new("/sys/bus/pci/devices/0000:3b:01.2"))
-            .is_err(),
+            .unwrap_err()
+            .raw_os_error(),
+        Some(libc::ENOENT),
         "VF function gone"
     );
     assert_eq!(write(&host, PF1, "2"), None);
@@ -73,7 +78,7 @@ fn sriov_numvfs_checks_in_kernel_order() {
 
 #[test]
 fn enoent_without_a_driver_comes_after_range_and_same_count_checks() {
-    let host = sysfs_sim::preset("mixed", 1).unwrap();
+    let host = Preset::Mixed.build(1).unwrap();
     let path = "/sys/bus/pci/devices/0000:d8:00.0/sriov_numvfs";
     assert_eq!(write(&host, path, "99"), Some(libc::ERANGE));
     assert_eq!(write(&host, path, "0"), None);
@@ -82,7 +87,7 @@ fn enoent_without_a_driver_comes_after_range_and_same_count_checks() {
 
 #[test]
 fn writing_non_knobs_fails_like_sysfs() {
-    let host = sysfs_sim::preset("reference", 1).unwrap();
+    let host = Preset::Reference.build(1).unwrap();
     let fs = host.sysfs();
     assert_eq!(
         write(
@@ -131,7 +136,7 @@ fn the_driver_may_enable_fewer_vfs_than_asked() {
 
 #[test]
 fn set_num_vfs_maps_the_kernels_answers_to_typed_errors() {
-    let host = sysfs_sim::preset("mixed", 1).unwrap();
+    let host = Preset::Mixed.build(1).unwrap();
     let fs = host.sysfs();
     let pf0 = pci("0000:3b:00.0");
     assert!(matches!(
@@ -170,20 +175,26 @@ fn set_num_vfs_maps_the_kernels_answers_to_typed_errors() {
     );
     let log = host.op_log();
     assert!(
-        log.iter()
-            .any(|r| r.op == "write" && r.errno == Some(libc::EBUSY)),
+        log.iter().any(|r| matches!(
+            &r.op,
+            Op::WriteAttr { path, value }
+                if path == Path::new("/sys/bus/pci/devices/0000:3b:00.0/sriov_numvfs") && value == "0"
+        ) && r.errno == Some(libc::EBUSY)),
         "{log:?}"
     );
 }
 
 #[test]
 fn autoprobe_off_leaves_vfs_without_drivers_until_bound() {
-    let host = sysfs_sim::preset("mixed", 1).unwrap();
+    let host = Preset::Mixed.build(1).unwrap();
     let fs = host.sysfs();
     let vf = "0000:5e:00.1";
-    assert!(
+    assert_eq!(
         fs.read_link(Path::new(&format!("/sys/bus/pci/devices/{vf}/driver")))
-            .is_err()
+            .unwrap_err()
+            .raw_os_error(),
+        Some(libc::ENOENT),
+        "no driver link"
     );
     let bind = "/sys/bus/pci/drivers/mlx5_core/bind";
     assert_eq!(
@@ -256,7 +267,7 @@ fn autoprobe_off_leaves_vfs_without_drivers_until_bound() {
 
 #[test]
 fn unbinding_a_pf_driver_takes_its_vfs() {
-    let host = sysfs_sim::preset("reference", 1).unwrap();
+    let host = Preset::Reference.build(1).unwrap();
     assert_eq!(
         write(
             &host,
@@ -278,7 +289,7 @@ fn unbinding_a_pf_driver_takes_its_vfs() {
 
 #[test]
 fn link_attributes_follow_admin_and_physical_state() {
-    let host = sysfs_sim::preset("reference", 1).unwrap();
+    let host = Preset::Reference.build(1).unwrap();
     let fs = host.sysfs();
     let net = host.net_ops();
     let carrier = Path::new("/sys/class/net/ens2f0v0/carrier");
@@ -310,7 +321,8 @@ fn link_attributes_follow_admin_and_physical_state() {
         "25000\n"
     );
     // cable pulled: a VF with link_state auto follows the PF
-    host.set_physical_link(pci("0000:3b:00.0"), false).unwrap();
+    host.set_physical_link(pci("0000:3b:00.0"), PhysicalLink::Down)
+        .unwrap();
     assert_eq!(fs.read(carrier).unwrap(), "0\n");
     assert_eq!(
         fs.read(Path::new("/sys/class/net/ens2f0v0/operstate"))
@@ -329,7 +341,7 @@ fn link_attributes_follow_admin_and_physical_state() {
 
 #[test]
 fn names_clash_with_eexist_and_namespaces_return_physical_devices() {
-    let host = sysfs_sim::preset("reference", 1).unwrap();
+    let host = Preset::Reference.build(1).unwrap();
     let net = host.net_ops();
     let pod = host.add_netns("pod").unwrap();
     assert_eq!(
@@ -368,7 +380,7 @@ fn names_clash_with_eexist_and_namespaces_return_physical_devices() {
     assert!(names.contains(&"dev0".to_string()), "{names:?}");
     assert!(net.link(&Netns::Host, "dev0").is_ok());
     assert_eq!(
-        sysfs_sim::pci_of_link(&host, &Netns::Host, "dev0"),
+        host.pci_of_link(&Netns::Host, "dev0"),
         Some(pci("0000:3b:00.2"))
     );
     // the veth pair dies with pod2
@@ -388,7 +400,7 @@ fn names_clash_with_eexist_and_namespaces_return_physical_devices() {
 
 #[test]
 fn disabling_vfs_removes_their_netdevs_even_inside_pods() {
-    let host = sysfs_sim::preset("reference", 1).unwrap();
+    let host = Preset::Reference.build(1).unwrap();
     let net = host.net_ops();
     let pod = host.add_netns("pod").unwrap();
     net.move_link(&Netns::Host, "ens2f0v4", &pod).unwrap();
@@ -405,7 +417,7 @@ fn disabling_vfs_removes_their_netdevs_even_inside_pods() {
 
 #[test]
 fn saved_hosts_load_identically() {
-    let host = sysfs_sim::preset("mixed", 4).unwrap();
+    let host = Preset::Mixed.build(4).unwrap();
     host.add_netns("p").unwrap();
     let dir = testbed::scratch_dir().unwrap();
     let file = dir.path().join("host.json");
@@ -417,12 +429,15 @@ fn saved_hosts_load_identically() {
         discover(&host.sysfs()).unwrap()
     );
     std::fs::write(&file, "{ not a host").unwrap();
-    assert!(SimHost::load(&file).is_err());
+    assert_eq!(
+        SimHost::load(&file).unwrap_err().kind(),
+        std::io::ErrorKind::InvalidData
+    );
 }
 
 #[test]
 fn rendered_links_are_relative_like_the_kernels() {
-    let host = sysfs_sim::preset("reference", 1).unwrap();
+    let host = Preset::Reference.build(1).unwrap();
     let dir = testbed::scratch_dir().unwrap();
     host.render(dir.path(), &Netns::Host).unwrap();
     let root = dir.path();
@@ -512,7 +527,7 @@ fn explicit_offset_stride_and_vf_device() {
 #[test]
 fn rdma_operations_take_injected_faults() {
     use sriov_core::{RdmaNetnsMode, RdmaOps};
-    let host = sysfs_sim::preset("reference", 1).unwrap();
+    let host = Preset::Reference.build(1).unwrap();
     let rdma = host.rdma_ops();
     host.inject(Fault::new(
         FaultOp::RdmaNetnsMode,

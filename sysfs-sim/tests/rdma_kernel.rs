@@ -11,7 +11,9 @@ use sriov_core::{
     FsSysfs, IpPrefix, LinkState, MacAddress, NetOps, Netns, PciAddress, RdmaNetnsMode, RdmaOps,
     Sysfs,
 };
-use sysfs_sim::{HostBuilder, NicModel, NicSpec, RdmaNaming, SimHost};
+use sysfs_sim::{
+    HostBuilder, NicModel, NicSpec, Op, OpRecord, PhysicalLink, Preset, RdmaNaming, SimHost,
+};
 
 fn pci(s: &str) -> PciAddress {
     s.parse().unwrap()
@@ -33,12 +35,20 @@ fn write(fs: &dyn Sysfs, path: &str, value: &str) {
         .unwrap_or_else(|e| panic!("write {value} to {path}: {e}"))
 }
 
-/// The RDMA devices under a PCI function's `infiniband/` in a view.
+/// The RDMA devices under a PCI function's `infiniband/` in a view (the directory must
+/// exist: it does while the function has a registered RDMA device, in any namespace).
 fn ibdevs_of(fs: &dyn Sysfs, function: &str) -> Vec<String> {
-    fs.read_dir(Path::new(&format!(
-        "/sys/bus/pci/devices/{function}/infiniband"
-    )))
-    .unwrap_or_default()
+    let dir = format!("/sys/bus/pci/devices/{function}/infiniband");
+    fs.read_dir(Path::new(&dir))
+        .unwrap_or_else(|e| panic!("read_dir {dir}: {e}"))
+}
+
+/// Asserts that a PCI function has no `infiniband/` directory at all (no RDMA device
+/// registered).
+fn assert_no_ibdev(fs: &dyn Sysfs, function: &str, why: &str) {
+    let dir = format!("/sys/bus/pci/devices/{function}/infiniband");
+    let err = fs.read_dir(Path::new(&dir)).unwrap_err();
+    assert_eq!(err.raw_os_error(), Some(libc::ENOENT), "{why}: {dir}");
 }
 
 fn ibdev_of(fs: &dyn Sysfs, function: &str) -> String {
@@ -48,9 +58,7 @@ fn ibdev_of(fs: &dyn Sysfs, function: &str) -> String {
 }
 
 fn class_ib(fs: &dyn Sysfs) -> Vec<String> {
-    let mut v = fs
-        .read_dir(Path::new("/sys/class/infiniband"))
-        .unwrap_or_default();
+    let mut v = fs.read_dir(Path::new("/sys/class/infiniband")).unwrap();
     v.sort();
     v
 }
@@ -83,7 +91,7 @@ fn names_follow_registration_order_and_reuse_the_lowest_free_number() {
     assert_eq!(ibdev_of(&fs, "0000:3b:00.3"), "mlx5_5");
     // unbinding a VF's driver unregisters its device; binding again takes the lowest free name
     write(&fs, "/sys/bus/pci/drivers/mlx5_core/unbind", "0000:3b:00.2");
-    assert!(ibdevs_of(&fs, "0000:3b:00.2").is_empty());
+    assert_no_ibdev(&fs, "0000:3b:00.2", "unbound");
     assert!(!class_ib(&fs).contains(&"mlx5_4".to_string()));
     assert!(
         !fs.read_dir(Path::new("/sys/class/infiniband_verbs"))
@@ -110,18 +118,15 @@ fn names_follow_registration_order_and_reuse_the_lowest_free_number() {
 
 #[test]
 fn only_mlx5_functions_with_a_driver_have_rdma_devices() {
-    let host = sysfs_sim::preset("mixed", 1).unwrap();
+    let host = Preset::Mixed.build(1).unwrap();
     let fs = host.sysfs();
     // ConnectX-5: 2 PFs + 4 + 2 VFs; ConnectX-4 Lx PF (autoprobe off: its VFs have no driver);
     // the ConnectX-6 has no driver; E810 and I350 are not mlx5
     assert_eq!(class_ib(&fs).len(), 2 + 4 + 2 + 1);
-    assert!(ibdevs_of(&fs, "0000:a2:00.0").is_empty(), "E810 PF");
-    assert!(
-        ibdevs_of(&fs, "0000:d8:00.0").is_empty(),
-        "unbound ConnectX-6"
-    );
+    assert_no_ibdev(&fs, "0000:a2:00.0", "E810 PF");
+    assert_no_ibdev(&fs, "0000:d8:00.0", "unbound ConnectX-6");
     let lx_vf = pci("0000:5e:00.0").vf_address(1, 1, 0).unwrap().to_string();
-    assert!(ibdevs_of(&fs, &lx_vf).is_empty(), "VF without a driver");
+    assert_no_ibdev(&fs, &lx_vf, "VF without a driver");
     write(&fs, "/sys/bus/pci/drivers/mlx5_core/bind", &lx_vf);
     assert_eq!(ibdevs_of(&fs, &lx_vf).len(), 1, "probed by hand");
     // a host without mlx5 has no RDMA classes at all
@@ -138,7 +143,7 @@ fn only_mlx5_functions_with_a_driver_have_rdma_devices() {
 
 #[test]
 fn attributes_and_links_as_the_kernel_lays_them_out() {
-    let host = sysfs_sim::preset("reference", 1).unwrap();
+    let host = Preset::Reference.build(1).unwrap();
     let fs = host.sysfs();
     let d = "/sys/class/infiniband/mlx5_0";
     assert_eq!(read(&fs, &format!("{d}/node_type")), "1: CA\n");
@@ -218,7 +223,7 @@ fn attributes_and_links_as_the_kernel_lays_them_out() {
 
 #[test]
 fn uverbs_past_the_fixed_minors_use_a_dynamic_major() {
-    let host = sysfs_sim::preset("large", 1).unwrap();
+    let host = Preset::Large.build(1).unwrap();
     let fs = host.sysfs();
     assert_eq!(class_ib(&fs).len(), 8 + 8 * 127);
     assert_eq!(
@@ -258,7 +263,7 @@ fn eui64_gid(mac: MacAddress) -> String {
 
 #[test]
 fn gid_table_quirks_and_addresses() {
-    let host = sysfs_sim::preset("reference", 1).unwrap();
+    let host = Preset::Reference.build(1).unwrap();
     let fs = host.sysfs();
     let net = host.net_ops();
     let p = "/sys/class/infiniband/mlx5_3/ports/1";
@@ -302,7 +307,7 @@ fn gid_table_quirks_and_addresses() {
 
 #[test]
 fn port_state_follows_the_netdev_link() {
-    let host = sysfs_sim::preset("reference", 1).unwrap();
+    let host = Preset::Reference.build(1).unwrap();
     let fs = host.sysfs();
     let net = host.net_ops();
     let p = "/sys/class/infiniband/mlx5_2/ports/1";
@@ -317,20 +322,22 @@ fn port_state_follows_the_netdev_link() {
     assert_eq!(states(), down, "admin down");
     net.set_link_up(&Netns::Host, "ens2f0v0", true).unwrap();
     assert_eq!(states(), up);
-    host.set_physical_link(pci("0000:3b:00.0"), false).unwrap();
+    host.set_physical_link(pci("0000:3b:00.0"), PhysicalLink::Down)
+        .unwrap();
     assert_eq!(states(), down, "cable out, VF link state auto");
     net.set_vf_link_state("ens2f0", 0, LinkState::Enable)
         .unwrap();
     assert_eq!(states(), up, "VF link forced up");
     net.set_vf_link_state("ens2f0", 0, LinkState::Disable)
         .unwrap();
-    host.set_physical_link(pci("0000:3b:00.0"), true).unwrap();
+    host.set_physical_link(pci("0000:3b:00.0"), PhysicalLink::Up)
+        .unwrap();
     assert_eq!(states(), down, "VF link forced down");
 }
 
 #[test]
 fn ndevs_follow_renames_moves_and_mac_changes() {
-    let host = sysfs_sim::preset("reference", 1).unwrap();
+    let host = Preset::Reference.build(1).unwrap();
     let fs = host.sysfs();
     let net = host.net_ops();
     let ndev = "/sys/class/infiniband/mlx5_5/ports/1/gid_attrs/ndevs/0";
@@ -366,7 +373,7 @@ fn ndevs_follow_renames_moves_and_mac_changes() {
 
 #[test]
 fn exclusive_mode_follows_the_kernels_rules() {
-    let host = sysfs_sim::preset("reference", 1).unwrap();
+    let host = Preset::Reference.build(1).unwrap();
     let rdma = host.rdma_ops();
     let errno = |r: std::io::Result<()>| r.unwrap_err().raw_os_error();
     assert_eq!(rdma.netns_mode().unwrap(), RdmaNetnsMode::Shared);
@@ -398,7 +405,10 @@ fn exclusive_mode_follows_the_kernels_rules() {
     assert_eq!(ibdevs_of(&pod_fs, "0000:3b:00.5"), ["mlx5_5"]);
     let host_fs = host.sysfs();
     assert!(!class_ib(&host_fs).contains(&"mlx5_5".to_string()));
-    assert!(ibdevs_of(&host_fs, "0000:3b:00.5").is_empty());
+    assert!(
+        ibdevs_of(&host_fs, "0000:3b:00.5").is_empty(),
+        "the directory stays, its entry is the pod's"
+    );
     assert_eq!(
         errno_read(&host_fs, "/sys/class/infiniband/mlx5_5/node_guid"),
         Some(libc::ENOENT)
@@ -438,10 +448,15 @@ fn exclusive_mode_follows_the_kernels_rules() {
     host.del_netns(&pod).unwrap();
     rdma.set_netns_mode(RdmaNetnsMode::Shared).unwrap();
     let log = host.op_log();
-    assert!(
-        log.iter()
-            .any(|r| r.op == "rdma_move_device" && r.errno == Some(libc::ENODEV))
-    );
+    let refused = OpRecord {
+        op: Op::MoveRdmaDevice {
+            from: Netns::Host,
+            ibdev: "mlx5_5".into(),
+            to: other.clone(),
+        },
+        errno: Some(libc::ENODEV),
+    };
+    assert!(log.contains(&refused), "{log:?}");
 }
 
 #[test]
@@ -468,7 +483,7 @@ fn rdma_core_naming_option() {
 
 #[test]
 fn vf_node_guid_comes_from_the_admin_mac_at_probe() {
-    let host = sysfs_sim::preset("reference", 1).unwrap();
+    let host = Preset::Reference.build(1).unwrap();
     let fs = host.sysfs();
     let guid = "/sys/class/infiniband/mlx5_2/node_guid";
     assert_eq!(read(&fs, guid), "0000:0000:0000:0000\n");
@@ -486,7 +501,7 @@ fn vf_node_guid_comes_from_the_admin_mac_at_probe() {
 
 #[test]
 fn rdma_state_saves_and_loads() {
-    let host = sysfs_sim::preset("reference", 1).unwrap();
+    let host = Preset::Reference.build(1).unwrap();
     host.rdma_ops()
         .set_netns_mode(RdmaNetnsMode::Exclusive)
         .unwrap();
@@ -511,7 +526,7 @@ fn rdma_state_saves_and_loads() {
 
 #[test]
 fn rendered_trees_read_like_sys() {
-    let host = sysfs_sim::preset("reference", 1).unwrap();
+    let host = Preset::Reference.build(1).unwrap();
     let dir = testbed::scratch_dir().unwrap();
     host.render(dir.path(), &Netns::Host).unwrap();
     let fs = FsSysfs::new(dir.path());

@@ -52,7 +52,7 @@ impl Resource {
     ///
     /// ```
     /// use rdma_dev::resource::{Inventory, ResourceConfig, select_resources};
-    /// let host = sysfs_sim::preset("reference", 1).unwrap();
+    /// let host = sysfs_sim::Preset::Reference.build(1).unwrap();
     /// let cfg = ResourceConfig::parse(r#"{"mode":"sriov","pfNetdevices":["ens2f0"]}"#).unwrap();
     /// let res = &select_resources(&cfg, &Inventory::discover(&host.sysfs()).unwrap())[0];
     /// let a = res.allocate(&["0000:3b:00.5"]).unwrap();

@@ -102,7 +102,7 @@ pub enum Allocation {
 ///
 /// ```
 /// use rdma_dev::resource::{Inventory, ResourceConfig, Problem, device_health, select_resources};
-/// let host = sysfs_sim::preset("reference", 1).unwrap();
+/// let host = sysfs_sim::Preset::Reference.build(1).unwrap();
 /// let fs = host.sysfs();
 /// let cfg = ResourceConfig::parse(r#"{"mode":"sriov","pfNetdevices":["ens2f0"]}"#).unwrap();
 /// let res = &select_resources(&cfg, &Inventory::discover(&fs).unwrap())[0];

@@ -113,7 +113,7 @@ impl Inventory {
     /// Builds the inventory from this view of sysfs.
     ///
     /// ```
-    /// let host = sysfs_sim::preset("reference", 1).unwrap();
+    /// let host = sysfs_sim::Preset::Reference.build(1).unwrap();
     /// let inv = rdma_dev::resource::Inventory::discover(&host.sysfs()).unwrap();
     /// assert_eq!(inv.candidates.len(), 10); // 2 PFs, 8 VFs
     /// assert!(inv.candidates.iter().all(|c| c.rdma.is_some()));

@@ -5,7 +5,7 @@
 //!
 //! ```
 //! use rdma_dev::resource::{Inventory, ResourceConfig, select_resources};
-//! let host = sysfs_sim::preset("reference", 1).unwrap();
+//! let host = sysfs_sim::Preset::Reference.build(1).unwrap();
 //! let inventory = Inventory::discover(&host.sysfs()).unwrap();
 //! let config = ResourceConfig::parse(r#"{"resourceList":[
 //!     {"resourceName":"first_two","resourcePrefix":"rdma","selectors":{"pfNames":["ens2f0#0-1"]}},

@@ -118,7 +118,7 @@ fn offerable(c: &Candidate) -> bool {
 ///
 /// ```
 /// use rdma_dev::resource::{Inventory, ResourceConfig, select_resources};
-/// let host = sysfs_sim::preset("reference", 1).unwrap();
+/// let host = sysfs_sim::Preset::Reference.build(1).unwrap();
 /// let inv = Inventory::discover(&host.sysfs()).unwrap();
 /// let cfg = ResourceConfig::parse(r#"{"mode":"sriov","pfNetdevices":["ens2f0"]}"#).unwrap();
 /// let res = select_resources(&cfg, &inv);

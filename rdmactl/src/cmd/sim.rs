@@ -40,7 +40,8 @@ pub fn run(command: SimCommand) -> Result<(), CmdError> {
 }
 
 fn render(args: RenderArgs) -> Result<(), CmdError> {
-    let host = sysfs_sim::preset(&args.preset, args.seed)?;
+    let preset: sysfs_sim::Preset = args.preset.parse()?;
+    let host = preset.build(args.seed)?;
     if let Ok(mut entries) = std::fs::read_dir(&args.out)
         && entries.next().is_some()
     {

@@ -52,7 +52,7 @@ const SEED_CONFIG: &str = r#"{"mode":"sriov","pfNetdevices":["ens2f0"]}"#;
 
 /// Runs `rdmactl simulate`.
 pub fn run(args: SimulateArgs) -> Result<(), CmdError> {
-    let host = sysfs_sim::preset("reference", args.seed)?;
+    let host = sysfs_sim::Preset::Reference.build(args.seed)?;
     let fs = host.sysfs();
     let net = Named(host.net_ops());
     let rdma = Named(host.rdma_ops());

@@ -1,12 +1,13 @@
-//! A small in-memory filesystem shaped like sysfs: directories, attribute files and relative
-//! symbolic links, where some entries belong to one network namespace (`/sys/class/net/<if>`,
-//! a device's `net/<if>`) and are visible only in that namespace's view. Paths resolve the way
-//! the kernel resolves them: links in the middle of a path are followed, `..` after a link goes
-//! to the target's parent, 40 hops give ELOOP.
+//! The projected sysfs tree ([`SysfsTree`]): a small in-memory filesystem shaped like sysfs,
+//! with directories, attribute files and relative symbolic links, where some entries belong to
+//! one network namespace (`/sys/class/net/<if>`, a device's `net/<if>`) and are visible only in
+//! that namespace's view. Paths resolve the way the kernel resolves them: links in the middle of
+//! a path are followed, `..` after a link goes to the target's parent, 40 hops give ELOOP.
 
 use std::collections::BTreeMap;
 use std::path::{Component, Path, PathBuf};
 
+use crate::kernel::Errno;
 use crate::model::NsId;
 
 /// Tag of entries visible in every namespace.
@@ -23,8 +24,16 @@ pub enum WriteHook {
     DriverBind(String),
     /// `/sys/bus/pci/drivers/<driver>/unbind`.
     DriverUnbind(String),
-    /// The RDMA netns mode knob of the simulator (not a kernel file).
-    Ignore,
+}
+
+/// Whether a lookup follows a symbolic link at the end of the path (links in the middle of a
+/// path are always followed), as `stat` and `lstat` differ.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FinalLink {
+    /// Follow it, as `stat`, `open` and `opendir` do.
+    Follow,
+    /// Return the link itself, as `lstat` and `readlink` do.
+    NoFollow,
 }
 
 /// An attribute's content.
@@ -47,7 +56,7 @@ pub struct File {
     pub write: Option<WriteHook>,
 }
 
-/// The root's stand-in for lookups of `/` (its listing comes from [`Vfs::dir_at`]).
+/// The root's stand-in for lookups of `/` (its listing comes from [`SysfsTree::dir_at`]).
 static ROOT_SENTINEL: Node = Node::Dir(Dir {
     entries: BTreeMap::new(),
 });
@@ -100,10 +109,6 @@ impl Dir {
     }
 }
 
-fn errno(e: i32) -> std::io::Error {
-    std::io::Error::from_raw_os_error(e)
-}
-
 /// Splits an absolute path into normal components (lexically dropping `.`).
 fn components(path: &Path) -> Vec<String> {
     path.components()
@@ -115,16 +120,17 @@ fn components(path: &Path) -> Vec<String> {
         .collect()
 }
 
-/// The tree.
+/// The projected sysfs tree: what every namespace's `/sys` shows, built from the model by
+/// `project.rs` and rebuilt after each change.
 #[derive(Debug, Clone, Default)]
-pub struct Vfs {
+pub struct SysfsTree {
     root: Dir,
 }
 
-impl Vfs {
+impl SysfsTree {
     /// An empty tree.
     pub fn new() -> Self {
-        Vfs::default()
+        SysfsTree::default()
     }
 
     /// The root directory.
@@ -134,7 +140,10 @@ impl Vfs {
 
     /// Creates every directory of `path` (untagged).
     pub fn mkdir_p(&mut self, path: &str) {
-        if self.lookup(Path::new(path), ALL_NS, false).is_err() {
+        if self
+            .lookup(Path::new(path), ALL_NS, FinalLink::NoFollow)
+            .is_err()
+        {
             self.insert(path, ALL_NS, Node::Dir(Dir::default()));
         }
     }
@@ -225,13 +234,8 @@ impl Vfs {
     }
 
     /// Resolves `path` in `ns` to canonical components, following links in the middle of the
-    /// path and, when `follow_last`, at its end.
-    pub fn resolve(
-        &self,
-        path: &Path,
-        ns: NsId,
-        follow_last: bool,
-    ) -> std::io::Result<Vec<String>> {
+    /// path and, as `last` says, at its end.
+    pub fn resolve(&self, path: &Path, ns: NsId, last: FinalLink) -> Result<Vec<String>, Errno> {
         let mut queue: std::collections::VecDeque<String> = components(path).into();
         let mut done: Vec<String> = Vec::new();
         let mut hops = 0;
@@ -241,12 +245,12 @@ impl Vfs {
                 continue;
             }
             done.push(comp);
-            let node = self.get(&done, ns).ok_or_else(|| errno(libc::ENOENT))?;
+            let node = self.get(&done, ns).ok_or(libc::ENOENT)?;
             match node {
-                Node::Link(target) if follow_last || !queue.is_empty() => {
+                Node::Link(target) if last == FinalLink::Follow || !queue.is_empty() => {
                     hops += 1;
                     if hops > 40 {
-                        return Err(errno(libc::ELOOP));
+                        return Err(libc::ELOOP);
                     }
                     done.pop();
                     if target.is_absolute() {
@@ -256,17 +260,17 @@ impl Vfs {
                         queue.insert(i, c);
                     }
                 }
-                Node::File(_) if !queue.is_empty() => return Err(errno(libc::ENOTDIR)),
+                Node::File(_) if !queue.is_empty() => return Err(libc::ENOTDIR),
                 _ => {}
             }
         }
         Ok(done)
     }
 
-    /// The node at `path` in `ns` (links followed when `follow_last`).
-    pub fn lookup(&self, path: &Path, ns: NsId, follow_last: bool) -> std::io::Result<&Node> {
-        let comps = self.resolve(path, ns, follow_last)?;
-        self.get(&comps, ns).ok_or_else(|| errno(libc::ENOENT))
+    /// The node at `path` in `ns` (a link at the end followed as `last` says).
+    pub fn lookup(&self, path: &Path, ns: NsId, last: FinalLink) -> Result<&Node, Errno> {
+        let comps = self.resolve(path, ns, last)?;
+        self.get(&comps, ns).ok_or(libc::ENOENT)
     }
 }
 
@@ -274,8 +278,8 @@ impl Vfs {
 mod tests {
     use super::*;
 
-    fn tree() -> Vfs {
-        let mut v = Vfs::new();
+    fn tree() -> SysfsTree {
+        let mut v = SysfsTree::new();
         v.file("/sys/devices/pci0000:3a/0000:3b:00.0/vendor", "0x15b3\n");
         v.link(
             "/sys/bus/pci/devices/0000:3b:00.0",
@@ -298,7 +302,7 @@ mod tests {
             .lookup(
                 Path::new("/sys/bus/pci/devices/0000:3b:00.0/vendor"),
                 0,
-                true,
+                FinalLink::Follow,
             )
             .unwrap();
         assert!(matches!(node, Node::File(f) if f.value == Value::Text("0x15b3\n".into())));
@@ -307,7 +311,7 @@ mod tests {
             .resolve(
                 Path::new("/sys/bus/pci/devices/0000:3b:00.0/../0000:3b:00.0/vendor"),
                 0,
-                true,
+                FinalLink::Follow,
             )
             .unwrap();
         assert_eq!(
@@ -320,31 +324,34 @@ mod tests {
     fn namespace_tags_hide_entries() {
         let v = tree();
         assert!(
-            v.lookup(Path::new("/sys/class/net/eth0/vendor"), 1, true)
-                .is_ok()
+            v.lookup(
+                Path::new("/sys/class/net/eth0/vendor"),
+                1,
+                FinalLink::Follow
+            )
+            .is_ok()
         );
         let err = v
-            .lookup(Path::new("/sys/class/net/eth0"), 0, false)
+            .lookup(Path::new("/sys/class/net/eth0"), 0, FinalLink::NoFollow)
             .unwrap_err();
-        assert_eq!(err.raw_os_error(), Some(libc::ENOENT));
+        assert_eq!(err, libc::ENOENT);
     }
 
     #[test]
     fn loops_and_files_as_dirs_fail_like_the_kernel() {
         let v = tree();
         assert_eq!(
-            v.lookup(Path::new("/sys/loop/a"), 0, true)
-                .unwrap_err()
-                .raw_os_error(),
-            Some(libc::ELOOP)
+            v.lookup(Path::new("/sys/loop/a"), 0, FinalLink::Follow)
+                .unwrap_err(),
+            libc::ELOOP
         );
         let e = v
             .lookup(
                 Path::new("/sys/devices/pci0000:3a/0000:3b:00.0/vendor/x"),
                 0,
-                true,
+                FinalLink::Follow,
             )
             .unwrap_err();
-        assert_eq!(e.raw_os_error(), Some(libc::ENOTDIR));
+        assert_eq!(e, libc::ENOTDIR);
     }
 }

@@ -48,7 +48,8 @@ pub struct NicModel {
     pub board_id: String,
 }
 
-fn mlx(name: &str, device: u16, vf_device: u16, speed_mbps: u32) -> NicModel {
+/// A Mellanox (NVIDIA) mlx5 NIC: `mlx5_core` for PFs and VFs, contiguous VFs, RDMA devices.
+fn mlx5(name: &str, device: u16, vf_device: u16, speed_mbps: u32) -> NicModel {
     NicModel {
         name: name.into(),
         vendor: 0x15b3,
@@ -68,43 +69,43 @@ fn mlx(name: &str, device: u16, vf_device: u16, speed_mbps: u32) -> NicModel {
 impl NicModel {
     /// ConnectX-4 (15b3:1013, VF 1014).
     pub fn connectx4() -> Self {
-        mlx("ConnectX-4", 0x1013, 0x1014, 100_000)
+        mlx5("ConnectX-4", 0x1013, 0x1014, 100_000)
     }
     /// ConnectX-4 Lx (15b3:1015, VF 1016).
     pub fn connectx4_lx() -> Self {
-        mlx("ConnectX-4 Lx", 0x1015, 0x1016, 25_000)
+        mlx5("ConnectX-4 Lx", 0x1015, 0x1016, 25_000)
     }
     /// ConnectX-5 (15b3:1017, VF 1018), the reference deployment's NIC.
     pub fn connectx5() -> Self {
-        mlx("ConnectX-5", 0x1017, 0x1018, 25_000)
+        mlx5("ConnectX-5", 0x1017, 0x1018, 25_000)
     }
     /// ConnectX-5 Ex (15b3:1019, VF 101a).
     pub fn connectx5_ex() -> Self {
-        mlx("ConnectX-5 Ex", 0x1019, 0x101a, 100_000)
+        mlx5("ConnectX-5 Ex", 0x1019, 0x101a, 100_000)
     }
     /// ConnectX-6 (15b3:101b, VF 101c).
     pub fn connectx6() -> Self {
-        mlx("ConnectX-6", 0x101b, 0x101c, 200_000)
+        mlx5("ConnectX-6", 0x101b, 0x101c, 200_000)
     }
     /// ConnectX-6 Dx (15b3:101d, generic VF 101e).
     pub fn connectx6_dx() -> Self {
-        mlx("ConnectX-6 Dx", 0x101d, 0x101e, 100_000)
+        mlx5("ConnectX-6 Dx", 0x101d, 0x101e, 100_000)
     }
     /// ConnectX-6 Lx (15b3:101f, generic VF 101e).
     pub fn connectx6_lx() -> Self {
-        mlx("ConnectX-6 Lx", 0x101f, 0x101e, 25_000)
+        mlx5("ConnectX-6 Lx", 0x101f, 0x101e, 25_000)
     }
     /// ConnectX-7 (15b3:1021, generic VF 101e).
     pub fn connectx7() -> Self {
-        mlx("ConnectX-7", 0x1021, 0x101e, 400_000)
+        mlx5("ConnectX-7", 0x1021, 0x101e, 400_000)
     }
     /// BlueField (ConnectX-5 based, 15b3:a2d2, VF a2d3).
     pub fn bluefield() -> Self {
-        mlx("BlueField", 0xa2d2, 0xa2d3, 25_000)
+        mlx5("BlueField", 0xa2d2, 0xa2d3, 25_000)
     }
     /// BlueField-2 (15b3:a2d6, generic VF 101e).
     pub fn bluefield2() -> Self {
-        mlx("BlueField-2", 0xa2d6, 0x101e, 100_000)
+        mlx5("BlueField-2", 0xa2d6, 0x101e, 100_000)
     }
     /// Intel E810-C (8086:159b, VF 1889), drivers ice / iavf.
     pub fn e810() -> Self {
