@@ -79,3 +79,118 @@ pub enum Error {
 
 /// `Result` with this crate's [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// The CNI error code of each error, so a plugin built on this crate never picks codes by hand:
+///
+/// | error | code |
+/// | --- | --- |
+/// | [`Error::ParseAttr`] | 5 I/O failure (sysfs holds what the kernel would not print) |
+/// | [`Error::Sriov`] | that error's own code ([`sriov_core::Error::cni_code`]) |
+/// | [`Error::Host`] | 11 try again for EBUSY/EAGAIN, else `sriov_core` 103 (host refused) |
+/// | [`Error::SharedNetnsMode`] | 103 host refused (the node's RDMA netns mode must change) |
+/// | [`Error::NoRdmaDevice`], [`Error::SeveralRdmaDevices`], [`Error::UnknownDeviceId`] | 101 wrong device |
+/// | [`Error::ConfigJson`], [`Error::Config`], [`Error::DuplicateDeviceId`] | 7 invalid network config |
+///
+/// ```
+/// use cni_types::CniError;
+/// let err = rdma_dev::Error::SharedNetnsMode { device: "mlx5_3".into() };
+/// assert_eq!(CniError::from(&err).code.code(), 103);
+/// ```
+impl Error {
+    /// The CNI error code for this error (see the table above).
+    pub fn cni_code(&self) -> cni_types::ErrorCode {
+        use cni_types::ErrorCode;
+        use sriov_core::cni_error::codes;
+        match self {
+            Error::ParseAttr { .. } => ErrorCode::IoFailure,
+            Error::Sriov(e) => e.cni_code(),
+            Error::Host(e) if matches!(e.errno(), Some(libc::EBUSY | libc::EAGAIN)) => {
+                ErrorCode::TryAgainLater
+            }
+            Error::Host(_) | Error::SharedNetnsMode { .. } => ErrorCode::Other(codes::HOST_REFUSED),
+            Error::NoRdmaDevice { .. }
+            | Error::SeveralRdmaDevices { .. }
+            | Error::UnknownDeviceId { .. } => ErrorCode::Other(codes::WRONG_DEVICE),
+            Error::ConfigJson { .. } | Error::Config { .. } | Error::DuplicateDeviceId { .. } => {
+                ErrorCode::InvalidNetworkConfig
+            }
+        }
+    }
+}
+
+impl From<&Error> for cni_types::CniError {
+    fn from(err: &Error) -> Self {
+        cni_types::CniError::from_error(err.cni_code(), err)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_error_has_its_code() {
+        let pci: PciAddress = "0000:3b:00.2".parse().unwrap();
+        let host = |errno| {
+            Error::Host(sriov_core::HostError {
+                op: sriov_core::HostOp::ListRdmaDevices,
+                target: sriov_core::HostTarget::RdmaSubsystem,
+                source: std::io::Error::from_raw_os_error(errno),
+            })
+        };
+        let cases: Vec<(Error, u32)> = vec![
+            (
+                Error::ParseAttr {
+                    path: "/sys/x".into(),
+                    source: crate::attrs::ParseError {
+                        what: "GUID",
+                        input: "x".into(),
+                        reason: "too short",
+                    },
+                },
+                5,
+            ),
+            (Error::Sriov(sriov_core::Error::NoSuchDevice { pci }), 101),
+            (host(libc::EBUSY), 11),
+            (host(libc::ENODEV), 103),
+            (
+                Error::SharedNetnsMode {
+                    device: "mlx5_2".into(),
+                },
+                103,
+            ),
+            (Error::NoRdmaDevice { pci }, 101),
+            (
+                Error::SeveralRdmaDevices {
+                    pci,
+                    names: vec!["a".into(), "b".into()],
+                },
+                101,
+            ),
+            (
+                Error::UnknownDeviceId {
+                    resource: "rdma/vhca".into(),
+                    id: "x".into(),
+                },
+                101,
+            ),
+            (
+                Error::ConfigJson {
+                    source: serde_json::from_str::<u8>("x").unwrap_err(),
+                },
+                7,
+            ),
+            (Error::Config { detail: "x".into() }, 7),
+            (
+                Error::DuplicateDeviceId {
+                    resource: "rdma/vhca".into(),
+                    id: "x".into(),
+                },
+                7,
+            ),
+        ];
+        for (err, code) in cases {
+            assert_eq!(cni_types::CniError::from(&err).code.code(), code, "{err:?}");
+        }
+    }
+}

@@ -2,11 +2,16 @@
 //! configuration, discovery, enabling VFs, and a VF pool whose allocation ledger survives
 //! crashes.
 //!
-//! Everything that touches the machine goes through two host traits:
-//! - [`Sysfs`]: read/write attributes, read links, list directories, with the kernel's errno.
-//!   [`FsSysfs`] is the real backend (files under a root, `/` on a host or a rendered tree);
-//!   the `sysfs-sim` crate implements it over a simulated kernel.
-//! - [`NetOps`]: links per network namespace and the PF's VF table.
+//! Everything that touches the machine goes through three host traits, each with the kernel's
+//! errno in its errors; the `sysfs-sim` crate implements all three over a simulated kernel:
+//! - [`Sysfs`]: read/write attributes, read links, list directories. [`FsSysfs`] is the real
+//!   backend (files under a root, `/` on a host or a rendered tree).
+//! - [`NetOps`]: links per network namespace and the PF's VF table; `rtnl::RtnlNetOps` is the
+//!   real backend.
+//! - [`RdmaOps`]: the RDMA netns mode and moving RDMA devices between namespaces.
+//!
+//! Callers that report to a person wrap the last two in [`Named`], whose errors name the
+//! operation and its target; every error of this crate has a CNI error code ([`cni_error`]).
 //!
 //! ```
 //! use sriov_core::{discover, FsSysfs};
