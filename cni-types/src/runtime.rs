@@ -510,7 +510,11 @@ impl<E: Exec> CniConfig<E> {
             result: Some(result.to_value()),
         };
         let path = self.cache_path(&list.name, rt);
-        write_private(&path, &serde_json::to_vec(&entry).unwrap_or_default())
+        let bytes = serde_json::to_vec(&entry).map_err(|e| Error::Cache {
+            network: list.name.clone(),
+            reason: format!("encode the cache entry: {e}"),
+        })?;
+        write_private(&path, &bytes)
     }
 
     fn cache_del(&self, network: &str, rt: &RuntimeConf) -> Result<(), Error> {
