@@ -201,6 +201,15 @@ pub enum Error {
         /// The request.
         selector: String,
     },
+    /// One VF of a PF's VF table (`IFLA_VFINFO_LIST`) holds values no `VfState` can represent.
+    #[cfg(feature = "netlink")]
+    #[error("VF table entry {vf}: {source}")]
+    VfTableEntry {
+        /// The VF index (or the entry's position when it carries none).
+        vf: u32,
+        /// What is wrong with its values.
+        source: VfConfigError,
+    },
     /// A netlink (or simulated netlink) operation failed.
     #[error("{op} {target}: {source}")]
     NetOp {

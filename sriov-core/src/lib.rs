@@ -6,7 +6,9 @@
 //! - [`Sysfs`]: read/write attributes, read links, list directories, with the kernel's errno.
 //!   [`FsSysfs`] is the real backend (files under a root, `/` on a host or a rendered tree);
 //!   the `sysfs-sim` crate implements it over a simulated kernel.
-//! - [`NetOps`]: links per network namespace and the PF's VF table.
+//! - [`NetOps`]: links per network namespace and the PF's VF table. With the cargo feature
+//!   `netlink` (on by default), [`rtnl::RtnlNetOps`] is its real backend, over the `rtnl-ns`
+//!   crate; without it this crate pulls in no netlink code at all.
 //!
 //! ```
 //! use sriov_core::{discover, FsSysfs};
@@ -32,6 +34,7 @@ pub mod netops;
 mod pci;
 pub mod pool;
 pub mod rdma_ops;
+#[cfg(feature = "netlink")]
 pub mod rtnl;
 pub mod sysfs;
 mod vf_config;
