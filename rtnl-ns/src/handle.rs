@@ -48,6 +48,15 @@ impl Handle {
         self.socket.exchange(request)
     }
 
+    /// Sends a dump request and keeps what `read` makes of each message.
+    fn dump<T>(
+        &mut self,
+        request: &Request,
+        read: impl Fn(&RouteNetlinkMessage) -> Option<T>,
+    ) -> Result<Vec<T>, Error> {
+        Ok(self.request(request)?.iter().filter_map(read).collect())
+    }
+
     /// Sends a request answered by an acknowledgement only.
     fn acked(&mut self, request: &Request) -> Result<(), Error> {
         self.request(request).map(drop)
@@ -76,14 +85,10 @@ impl Handle {
 
     /// Every link in the namespace.
     pub fn links(&mut self) -> Result<Vec<Link>, Error> {
-        Ok(self
-            .request(&link::dump())?
-            .iter()
-            .filter_map(|m| match m {
-                RouteNetlinkMessage::NewLink(l) => Some(link::parse(l)),
-                _ => None,
-            })
-            .collect())
+        self.dump(&link::dump(), |m| match m {
+            RouteNetlinkMessage::NewLink(l) => Some(link::parse(l)),
+            _ => None,
+        })
     }
 
     /// Applies `change` to link `index` in one request.
@@ -93,14 +98,10 @@ impl Handle {
 
     /// Every address in the namespace, both families.
     pub fn addresses(&mut self) -> Result<Vec<Address>, Error> {
-        Ok(self
-            .request(&addr::dump())?
-            .iter()
-            .filter_map(|m| match m {
-                RouteNetlinkMessage::NewAddress(a) => addr::parse(a),
-                _ => None,
-            })
-            .collect())
+        self.dump(&addr::dump(), |m| match m {
+            RouteNetlinkMessage::NewAddress(a) => addr::parse(a),
+            _ => None,
+        })
     }
 
     /// Adds an address (`EEXIST` when the link has it).
@@ -120,14 +121,10 @@ impl Handle {
 
     /// The main table's unicast routes with one output link, both families.
     pub fn routes(&mut self) -> Result<Vec<Route>, Error> {
-        Ok(self
-            .request(&route::dump())?
-            .iter()
-            .filter_map(|m| match m {
-                RouteNetlinkMessage::NewRoute(r) => route::parse(r),
-                _ => None,
-            })
-            .collect())
+        self.dump(&route::dump(), |m| match m {
+            RouteNetlinkMessage::NewRoute(r) => route::parse(r),
+            _ => None,
+        })
     }
 
     /// Adds a route installed by `protocol` (`EEXIST` when present).
