@@ -7,7 +7,8 @@
 //! - [`client`]: the sans-I/O RFC 2131 client state machine; [`time`]: the [`Time`] it is fed.
 //! - [`store`]: lease persistence; [`manager`]: many clients on one timer heap.
 //! - [`transport`]: packet and UDP sockets inside a pod's netns, address configuration over
-//!   rtnetlink, and a blocking [`transport::Session`].
+//!   rtnetlink (the workspace's `rtnl-ns` crate, which also enters the namespaces), and a
+//!   blocking [`transport::Session`].
 //! - [`cni`]: the CNI IPAM plugin `rdma-dhcp` and its node daemon.
 //! - [`server`]: the leaf switch's DHCP server: `dhcpd.conf` subset, lease allocator, lease
 //!   file, UDP server in a netns.

@@ -5,7 +5,7 @@
 //! | --- | --- |
 //! | [`Error::PciAddress`], [`Error::VfConfig`] (a bad `deviceID`, `vlan`, `mac`, ... in the netconf) | 7 invalid network config |
 //! | [`Error::InvalidOwner`] (a container ID or interface name a runtime would refuse) | 4 invalid environment |
-//! | [`Error::ReadAttr`], [`Error::ReadLink`], [`Error::ReadDir`], [`Error::ParseAttr`], [`Error::BadLinkTarget`] (sysfs could not be read) | 5 I/O failure |
+//! | [`Error::ReadAttr`], [`Error::ReadLink`], [`Error::ReadDir`], [`Error::ParseAttr`], [`Error::BadLinkTarget`] (sysfs could not be read), `Error::VfTableEntry` (a VF table entry no `VfState` holds) | 5 I/O failure |
 //! | [`Error::Host`] with EBUSY or EAGAIN (the kernel says: not now) | 11 try again later |
 //! | [`Error::Host`] otherwise, [`Error::WriteAttr`], [`Error::NumVfsOutOfRange`], [`Error::VfsBusy`], [`Error::NoSriovDriver`], [`Error::InvalidNumVfs`] | [`codes::HOST_REFUSED`] (103) |
 //! | [`Error::NoFreeVf`], [`Error::OwnedByOther`], [`Error::OwnerHoldsOther`] | [`codes::VF_UNAVAILABLE`] (100) |
@@ -56,6 +56,8 @@ impl Error {
             | Error::ReadDir { .. }
             | Error::ParseAttr { .. }
             | Error::BadLinkTarget { .. } => ErrorCode::IoFailure,
+            #[cfg(feature = "netlink")]
+            Error::VfTableEntry { .. } => ErrorCode::IoFailure,
             Error::Host(e) if matches!(e.errno(), Some(libc::EBUSY | libc::EAGAIN)) => {
                 ErrorCode::TryAgainLater
             }

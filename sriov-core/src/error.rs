@@ -238,6 +238,15 @@ pub enum Error {
         /// The request.
         selector: crate::pool::Selector,
     },
+    /// One VF of a PF's VF table (`IFLA_VFINFO_LIST`) holds values no `VfState` can represent.
+    #[cfg(feature = "netlink")]
+    #[error("VF table entry {vf}: {source}")]
+    VfTableEntry {
+        /// The VF index (or the entry's position when it carries none).
+        vf: u32,
+        /// What is wrong with its values.
+        source: VfConfigError,
+    },
     /// A host-trait call (netlink, RDMA netlink, or their simulation) failed; the error names
     /// the operation, its value and its target.
     #[error(transparent)]

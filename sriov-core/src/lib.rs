@@ -6,8 +6,9 @@
 //! errno in its errors; the `sysfs-sim` crate implements all three over a simulated kernel:
 //! - [`Sysfs`]: read/write attributes, read links, list directories. [`FsSysfs`] is the real
 //!   backend (files under a root, `/` on a host or a rendered tree).
-//! - [`NetOps`]: links per network namespace and the PF's VF table; `rtnl::RtnlNetOps` is the
-//!   real backend.
+//! - [`NetOps`]: links per network namespace and the PF's VF table; with the cargo feature `netlink`
+//!   (on by default), [`rtnl::RtnlNetOps`] is its real backend, over the `rtnl-ns` crate;
+//!   without it this crate pulls in no netlink code at all.
 //! - [`RdmaOps`]: the RDMA netns mode and moving RDMA devices between namespaces.
 //!
 //! Callers that report to a person wrap the last two in [`Named`], whose errors name the
@@ -39,6 +40,7 @@ pub mod netops;
 mod pci;
 pub mod pool;
 pub mod rdma_ops;
+#[cfg(feature = "netlink")]
 pub mod rtnl;
 pub mod sysfs;
 mod vf_config;

@@ -243,26 +243,61 @@ impl VlanConfig {
     }
 }
 
-/// A VF's link state policy.
+/// A VF's link state policy (`IFLA_VF_LINK_STATE`).
+///
+/// ```
+/// use sriov_core::LinkState;
+/// assert_eq!(LinkState::from_kernel(1), LinkState::Enable);
+/// // a value a newer kernel may report is kept, not refused
+/// assert_eq!(LinkState::from_kernel(7), LinkState::Other(7));
+/// assert_eq!(LinkState::Other(7).to_kernel(), 7);
+/// assert!("other".parse::<LinkState>().is_err()); // configs name the three policies only
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
+#[non_exhaustive]
 pub enum LinkState {
-    /// Follow the PF's physical link (the default).
+    /// Follow the PF's physical link (the default; kernel value 0).
     #[default]
     Auto,
-    /// Always up.
+    /// Always up (1).
     Enable,
-    /// Always down.
+    /// Always down (2).
     Disable,
+    /// A value this crate does not know, as the kernel reported it (restored as read).
+    Other(u32),
+}
+
+impl LinkState {
+    /// The policy for the kernel's value (`IFLA_VF_LINK_STATE_*`).
+    pub fn from_kernel(value: u32) -> LinkState {
+        match value {
+            0 => LinkState::Auto,
+            1 => LinkState::Enable,
+            2 => LinkState::Disable,
+            other => LinkState::Other(other),
+        }
+    }
+
+    /// The kernel's value for the policy.
+    pub fn to_kernel(self) -> u32 {
+        match self {
+            LinkState::Auto => 0,
+            LinkState::Enable => 1,
+            LinkState::Disable => 2,
+            LinkState::Other(value) => value,
+        }
+    }
 }
 
 impl fmt::Display for LinkState {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            LinkState::Auto => "auto",
-            LinkState::Enable => "enable",
-            LinkState::Disable => "disable",
-        })
+        match self {
+            LinkState::Auto => f.write_str("auto"),
+            LinkState::Enable => f.write_str("enable"),
+            LinkState::Disable => f.write_str("disable"),
+            LinkState::Other(value) => write!(f, "link state {value}"),
+        }
     }
 }
 

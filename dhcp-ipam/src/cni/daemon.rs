@@ -47,8 +47,8 @@ use crate::store::{LeaseRecord, LeaseStore};
 use crate::time::Time;
 use crate::transport::arp::ArpProbe;
 use crate::transport::configure::{apply_lease, refresh_lifetime, remove_lease};
-use crate::transport::netlink::Rtnl;
-use crate::transport::{ClientSockets, Interface, in_netns};
+use crate::transport::{ClientSockets, Interface, in_netns, netlink_err};
+use rtnl_ns::Handle;
 
 /// The CNI error code of the answer to a connection from a user the daemon does not serve.
 pub const PEER_NOT_ALLOWED: u32 = 110;
@@ -929,24 +929,16 @@ impl Daemon {
             );
         };
         let present = in_netns(Some(netns), || {
-            let mut rtnl = Rtnl::open().map_err(|source| Error::Netlink {
-                op: "open rtnetlink".into(),
-                ifname: ifname.to_string(),
-                source,
-            })?;
-            let link = rtnl.link_by_name(ifname).map_err(|source| Error::Netlink {
-                op: "look up link".into(),
-                ifname: ifname.to_string(),
-                source,
-            })?;
+            let mut rtnl = Handle::open().map_err(|e| netlink_err("open rtnetlink", ifname, e))?;
+            let link = rtnl
+                .link_by_name(ifname)
+                .map_err(|e| netlink_err("look up link", ifname, e))?;
             let addrs = rtnl
-                .addresses(link.index)
-                .map_err(|source| Error::Netlink {
-                    op: "list addresses".into(),
-                    ifname: ifname.to_string(),
-                    source,
-                })?;
-            Ok(addrs.iter().any(|a| a.net.addr() == lease.ip()))
+                .addresses()
+                .map_err(|e| netlink_err("list addresses", ifname, e))?;
+            Ok(addrs
+                .iter()
+                .any(|a| a.index == link.index && a.prefix.address == lease.ip()))
         });
         match present {
             Ok(true) => DaemonResponse::with_lease(lease),

@@ -1,8 +1,8 @@
 //! Transports that carry a [`Client`](crate::client::Client)'s messages inside a pod's
 //! network namespace, and the address configuration that follows its events.
 //!
-//! - [`in_netns`]: run code in a namespace entered by file descriptor on a dedicated thread;
-//!   sockets made there keep working from any thread.
+//! - [`in_netns`]: run code in a namespace entered by file descriptor on a dedicated thread
+//!   (`rtnl_ns::NetnsFile::run`); sockets made there keep working from any thread.
 //! - [`PacketSocket`]: before the client has an address (INIT, SELECTING, REQUESTING,
 //!   INIT-REBOOT, REBOOTING, DECLINE): IPv4/UDP built by hand, source 0.0.0.0, link-layer
 //!   broadcast.
@@ -11,14 +11,12 @@
 //! - [`ClientSockets`]: the two, opened when a message needs them and closed when the client
 //!   is idle, so thousands of bound leases hold no file descriptor at all.
 //! - [`arp`]: conflict probes before an address is used (a conflict means DECLINE).
-//! - [`netlink`]: addresses (with the lease's lifetime) and routes over rtnetlink;
-//!   [`configure`] applies a lease to an interface.
+//! - [`configure`]: applies a lease to an interface over rtnetlink (`rtnl-ns`): the address with
+//!   the lease's lifetime, and its routes.
 //! - [`Session`]: a blocking driver of one client over these, for command-line runs.
 
 pub mod arp;
 pub mod configure;
-pub mod netlink;
-mod netns;
 mod packet;
 mod raw;
 mod session;
@@ -28,14 +26,55 @@ use std::net::Ipv4Addr;
 use std::os::fd::{AsFd, BorrowedFd};
 use std::path::{Path, PathBuf};
 
-pub use netns::in_netns;
 pub use packet::PacketSocket;
 pub use session::Session;
 pub use udp::UdpSocket;
 
+use rtnl_ns::{Handle, NetnsFile};
+
 use crate::client::{Destination, Transmit};
 use crate::codec::{HwAddr, Message, Op};
 use crate::error::Error;
+
+/// Runs `f` in the network namespace `netns` (a file such as `/var/run/netns/pod1` or
+/// `/proc/<pid>/ns/net`), or in the caller's namespace when `None`, and returns its result.
+///
+/// The namespace is entered by `rtnl-ns` ([`NetnsFile::run`]) on a new thread that ends with
+/// `f`, so no thread of the caller ever changes namespace; a caller already in that namespace
+/// runs `f` itself. Failing to open or enter the namespace is [`Error::EnterNetns`].
+///
+/// ```
+/// // Without a namespace the closure runs on the calling thread.
+/// let n = dhcp_ipam::transport::in_netns(None, || Ok(2 + 2)).unwrap();
+/// assert_eq!(n, 4);
+/// ```
+pub fn in_netns<T, F>(netns: Option<&Path>, f: F) -> Result<T, Error>
+where
+    T: Send,
+    F: FnOnce() -> Result<T, Error> + Send,
+{
+    let Some(path) = netns else {
+        return f();
+    };
+    // opening and entering are the only failures of `open` and `run`
+    let enter_err = |e: rtnl_ns::Error| Error::EnterNetns {
+        path: path.to_path_buf(),
+        source: e.into(),
+    };
+    NetnsFile::open(path)
+        .and_then(|ns| ns.run(f))
+        .map_err(enter_err)?
+}
+
+/// A failed rtnetlink request on interface `ifname` as [`Error::Netlink`], the kernel's errno
+/// kept in its source.
+pub(crate) fn netlink_err(op: impl Into<String>, ifname: &str, e: rtnl_ns::Error) -> Error {
+    Error::Netlink {
+        op: op.into(),
+        ifname: ifname.to_string(),
+        source: e.into(),
+    }
+}
 
 /// An interface in a network namespace, looked up once.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -54,13 +93,9 @@ impl Interface {
     /// Looks up `name` in `netns` over rtnetlink.
     pub fn lookup(netns: Option<&Path>, name: &str) -> Result<Interface, Error> {
         let link = in_netns(netns, || {
-            netlink::Rtnl::open()
-                .and_then(|mut r| r.link_by_name(name))
-                .map_err(|source| Error::Netlink {
-                    op: "look up link".into(),
-                    ifname: name.to_string(),
-                    source,
-                })
+            let mut rtnl = Handle::open().map_err(|e| netlink_err("open rtnetlink", name, e))?;
+            rtnl.link_by_name(name)
+                .map_err(|e| netlink_err("look up link", name, e))
         })?;
         let mac = link.mac.ok_or_else(|| Error::Netlink {
             op: "read the hardware address".into(),

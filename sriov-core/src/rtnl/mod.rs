@@ -1,19 +1,18 @@
-//! The real [`NetOps`] backend: rtnetlink, with namespaces entered by file descriptor.
+//! The real [`NetOps`] backend: rtnetlink through the `rtnl-ns` crate, with namespaces entered
+//! by file descriptor (cargo feature `netlink`, on by default).
 //!
-//! [`RtnlNetOps`] speaks `NETLINK_ROUTE` through `netlink-sys`, with messages from
-//! `netlink-packet-route`. It is built in two layers, as rust-netlink builds its crates:
-//! - pure message building and parsing, public so they can be tested, fuzzed and reused without
-//!   a socket or SR-IOV hardware: [`link`], [`vf`] (the PF's VF table), [`addr`], [`route`], and
-//!   the framing in [`wire`];
-//! - the I/O: a socket per operation, opened on a thread of its own that entered the target
-//!   namespace with `setns(2)` on an open namespace file (the calling thread never changes
-//!   namespace). When the caller already is in that namespace, the work runs on the caller.
+//! [`RtnlNetOps`] maps each `NetOps` call onto an [`rtnl_ns::Handle`] opened inside the target
+//! namespace by [`rtnl_ns::NetnsFile::run_rtnl`]: on a thread of its own that entered the
+//! namespace with `setns(2)` on an open namespace file (the calling thread never changes
+//! namespace), or on the caller when it already is in that namespace. What is SR-IOV's lives
+//! here: [`vf`] builds the PF's VF-table changes and decodes its table into [`VfInfo`]s.
 //!
 //! [`Netns::Host`] is the namespace the process was in when the backend was made
 //! (`/proc/self/ns/net`, opened then); [`Netns::Path`] is a namespace file, opened for each
 //! operation. Links move with `IFLA_NET_NS_FD`. The VF table is read from `IFLA_VFINFO_LIST` and
 //! written with `IFLA_VF_MAC`, `IFLA_VF_VLAN_LIST` (VLAN, QoS and protocol), `IFLA_VF_SPOOFCHK`,
-//! `IFLA_VF_TRUST`, `IFLA_VF_LINK_STATE` and `IFLA_VF_RATE`.
+//! `IFLA_VF_TRUST`, `IFLA_VF_LINK_STATE` and `IFLA_VF_RATE`. Routes are added with protocol
+//! `boot`, as `ip route add` adds them.
 //!
 //! Errors are the kernel's: an `io::Error` whose `raw_os_error()` is the errno the kernel
 //! answered (`EEXIST`, `ENODEV`, `EOPNOTSUPP`...). A namespace file that does not exist is
@@ -21,8 +20,9 @@
 //! give, because netlink cannot say them: an empty new name or one with a NUL byte (`EINVAL`:
 //! the kernel reads an empty `IFLA_IFNAME` as "no rename"), a route whose destination and gateway
 //! families differ (`EINVAL`). Looking a link up by a name no link can have (empty, longer than
-//! 15 bytes) is `ENODEV`. Replies this backend cannot decode are `InvalidData` errors wrapping
-//! an [`RtnlError`].
+//! 15 bytes) is `ENODEV`. Replies that cannot be decoded are `InvalidData` errors wrapping the
+//! [`rtnl_ns::Error`] (or, for a VF table entry no [`VfState`](crate::VfState) can hold, the
+//! [`Error::VfTableEntry`](crate::Error::VfTableEntry)).
 //!
 //! ```no_run
 //! use sriov_core::rtnl::RtnlNetOps;
@@ -40,242 +40,186 @@
 //! # Ok::<(), std::io::Error>(())
 //! ```
 
-pub mod addr;
-mod conn;
-mod error;
-pub mod link;
-mod netns;
-pub mod route;
 pub mod vf;
-pub mod wire;
 
-use std::fs::File;
 use std::io;
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
+use std::os::fd::AsRawFd;
 use std::path::Path;
 
-use netlink_packet_core::{NLM_F_CREATE, NLM_F_EXCL};
-use netlink_packet_route::RouteNetlinkMessage;
+use rtnl_ns::link::{AdminState, LinkDetail, LinkSet};
+use rtnl_ns::netlink_packet_route::route::RouteProtocol;
+use rtnl_ns::{Handle, NetnsFile, Prefix};
 
-use self::conn::Conn;
-pub use self::error::RtnlError;
-use self::error::errno;
-use self::link::LinkChange;
 use self::vf::VfChange;
 use crate::{
     IpPrefix, LinkInfo, LinkState, MacAddress, NetOps, Netns, Route, TxRate, VfInfo, VlanConfig,
 };
 
-/// Longest interface name (`IFNAMSIZ - 1`).
-const IFNAME_MAX: usize = 15;
-
 /// [`NetOps`] over rtnetlink. Cheap to share: it holds one open file, the host's namespace.
 #[derive(Debug)]
 pub struct RtnlNetOps {
-    host: OwnedFd,
-}
-
-/// A namespace file, either the host's (kept open) or one opened for an operation.
-enum NsFile<'a> {
-    Host(BorrowedFd<'a>),
-    Opened(OwnedFd),
-}
-
-impl NsFile<'_> {
-    fn fd(&self) -> BorrowedFd<'_> {
-        match self {
-            NsFile::Host(fd) => *fd,
-            NsFile::Opened(fd) => fd.as_fd(),
-        }
-    }
-}
-
-/// True when the calling thread already is in the namespace `fd` refers to (same nsfs inode).
-fn caller_is_in(fd: BorrowedFd<'_>) -> bool {
-    use nix::sys::stat::{fstat, stat};
-    match (fstat(fd), stat("/proc/thread-self/ns/net")) {
-        (Ok(target), Ok(own)) => own.st_dev == target.st_dev && own.st_ino == target.st_ino,
-        _ => false,
-    }
+    host: NetnsFile,
 }
 
 impl RtnlNetOps {
     /// A backend whose host namespace is the one this process is in now.
     pub fn new() -> io::Result<Self> {
-        Self::with_host_netns(Path::new("/proc/self/ns/net"))
+        Ok(RtnlNetOps {
+            host: NetnsFile::own()?,
+        })
     }
 
     /// A backend whose [`Netns::Host`] is the namespace file `path` (tests use a namespace of
     /// their own as the "host", so that VF-table calls never touch the machine's links).
     pub fn with_host_netns(path: &Path) -> io::Result<Self> {
         Ok(RtnlNetOps {
-            host: File::open(path)?.into(),
+            host: NetnsFile::open(path)?,
         })
     }
 
-    fn open(&self, ns: &Netns) -> io::Result<NsFile<'_>> {
-        Ok(match ns {
-            Netns::Host => NsFile::Host(self.host.as_fd()),
-            Netns::Path(path) => NsFile::Opened(File::open(path)?.into()),
-        })
+    /// Calls `f` with the namespace file of `ns`: the host's (kept open) or one opened now.
+    fn with_ns<T>(&self, ns: &Netns, f: impl FnOnce(&NetnsFile) -> io::Result<T>) -> io::Result<T> {
+        match ns {
+            Netns::Host => f(&self.host),
+            Netns::Path(path) => f(&NetnsFile::open(path)?),
+        }
     }
 
-    /// Runs `work` with a socket in `ns`.
+    /// Runs `work` with an rtnetlink handle in `ns`.
     fn run<T: Send>(
         &self,
         ns: &Netns,
-        work: impl FnOnce(&mut Conn) -> io::Result<T> + Send,
+        work: impl FnOnce(&mut Handle) -> Result<T, rtnl_ns::Error> + Send,
     ) -> io::Result<T> {
-        let file = self.open(ns)?;
-        if caller_is_in(file.fd()) {
-            return work(&mut Conn::open()?);
-        }
-        netns::run_in(file.fd(), work)
+        self.with_ns(ns, |file| Ok(file.run_rtnl(work)?))
     }
 
     /// Applies `change` to the link called `name` in `ns`.
-    fn set(&self, ns: &Netns, name: &str, change: LinkChange) -> io::Result<()> {
-        self.run(ns, |c| {
-            let index = index_of(c, name)?;
-            c.request(link::set(index, &change), 0, "RTM_SETLINK")
-                .map(drop)
+    fn set(&self, ns: &Netns, name: &str, change: LinkSet) -> io::Result<()> {
+        self.run(ns, |h| {
+            let index = h.link_by_name(name)?.index;
+            h.set_link(index, &change)
         })
     }
 
     fn set_vf(&self, pf: &str, vf: u32, change: VfChange) -> io::Result<()> {
-        self.set(&Netns::Host, pf, LinkChange::Vf(vf::change(vf, change)))
+        let change = LinkSet {
+            extra: vec![vf::change(vf, change)],
+            ..LinkSet::default()
+        };
+        self.set(&Netns::Host, pf, change)
     }
 }
 
-/// True for a name some link could have (what `RTM_GETLINK` by name can find).
-fn could_be_ifname(name: &str) -> bool {
-    !name.is_empty() && name.len() <= IFNAME_MAX && !name.contains('\0')
-}
-
-/// The link called `name`, with its VF table when `vf_table`.
-fn get_link(
-    c: &mut Conn,
-    name: &str,
-    vf_table: bool,
-) -> io::Result<netlink_packet_route::link::LinkMessage> {
-    if !could_be_ifname(name) {
-        return Err(errno(libc::ENODEV));
+fn link_info(l: rtnl_ns::Link) -> LinkInfo {
+    LinkInfo {
+        index: l.index,
+        name: l.name,
+        mac: l.mac.map(MacAddress),
+        mtu: l.mtu,
+        admin_up: l.admin_up,
+        oper_up: l.oper_up,
     }
-    c.request(link::get_by_name(name, vf_table), 0, "RTM_GETLINK")?
-        .into_iter()
-        .find_map(|m| match m {
-            RouteNetlinkMessage::NewLink(l) => Some(l),
-            _ => None,
-        })
-        .ok_or_else(|| errno(libc::ENODEV))
 }
 
-fn index_of(c: &mut Conn, name: &str) -> io::Result<u32> {
-    get_link(c, name, false).map(|l| l.header.index)
+fn prefix(p: IpPrefix) -> Prefix {
+    Prefix::new(p.addr, p.prefix_len)
 }
 
-fn all_links(c: &mut Conn) -> io::Result<Vec<LinkInfo>> {
-    Ok(c.dump(link::dump(), "RTM_GETLINK dump")?
-        .iter()
-        .filter_map(|m| match m {
-            RouteNetlinkMessage::NewLink(l) => Some(link::parse(l)),
-            _ => None,
-        })
-        .collect())
+fn ip_prefix(p: Prefix) -> IpPrefix {
+    IpPrefix {
+        addr: p.address,
+        prefix_len: p.len,
+    }
 }
 
 impl NetOps for RtnlNetOps {
     fn links(&self, ns: &Netns) -> io::Result<Vec<LinkInfo>> {
-        self.run(ns, all_links)
+        let links = self.run(ns, Handle::links)?;
+        Ok(links.into_iter().map(link_info).collect())
     }
 
     fn link(&self, ns: &Netns, name: &str) -> io::Result<LinkInfo> {
-        self.run(ns, |c| get_link(c, name, false).map(|l| link::parse(&l)))
+        self.run(ns, |h| h.link_by_name(name)).map(link_info)
     }
 
     fn rename_link(&self, ns: &Netns, name: &str, new_name: &str) -> io::Result<()> {
-        if new_name.is_empty() || new_name.contains('\0') {
-            return Err(errno(libc::EINVAL));
-        }
-        self.set(ns, name, LinkChange::Rename(new_name.to_string()))
+        let change = LinkSet {
+            name: Some(new_name.to_string()),
+            ..LinkSet::default()
+        };
+        self.set(ns, name, change)
     }
 
     fn set_link_mac(&self, ns: &Netns, name: &str, mac: MacAddress) -> io::Result<()> {
-        self.set(ns, name, LinkChange::Mac(mac))
+        let change = LinkSet {
+            mac: Some(mac.octets()),
+            ..LinkSet::default()
+        };
+        self.set(ns, name, change)
     }
 
     fn set_link_mtu(&self, ns: &Netns, name: &str, mtu: u32) -> io::Result<()> {
-        self.set(ns, name, LinkChange::Mtu(mtu))
+        let change = LinkSet {
+            mtu: Some(mtu),
+            ..LinkSet::default()
+        };
+        self.set(ns, name, change)
     }
 
     fn set_link_up(&self, ns: &Netns, name: &str, up: bool) -> io::Result<()> {
-        self.set(ns, name, LinkChange::Up(up))
+        let state = if up { AdminState::Up } else { AdminState::Down };
+        let change = LinkSet {
+            state: Some(state),
+            ..LinkSet::default()
+        };
+        self.set(ns, name, change)
     }
 
     fn move_link(&self, ns: &Netns, name: &str, target: &Netns) -> io::Result<()> {
-        let source = self.open(ns)?;
-        let to = self.open(target)?;
-        let change = LinkChange::NetnsFd(to.fd().as_raw_fd());
-        let work = |c: &mut Conn| {
-            let index = index_of(c, name)?;
-            c.request(link::set(index, &change), 0, "RTM_SETLINK netns")
-                .map(drop)
-        };
-        if caller_is_in(source.fd()) {
-            return work(&mut Conn::open()?);
-        }
-        netns::run_in(source.fd(), work)
+        self.with_ns(target, |to| {
+            let change = LinkSet {
+                netns_fd: Some(to.as_raw_fd()),
+                ..LinkSet::default()
+            };
+            self.set(ns, name, change)
+        })
     }
 
     fn addresses(&self, ns: &Netns, name: &str) -> io::Result<Vec<IpPrefix>> {
-        self.run(ns, |c| {
-            let index = index_of(c, name)?;
-            Ok(c.dump(addr::dump(), "RTM_GETADDR dump")?
-                .iter()
-                .filter_map(|m| match m {
-                    RouteNetlinkMessage::NewAddress(a) => addr::parse(a),
-                    _ => None,
-                })
-                .filter(|(i, _)| *i == index)
-                .map(|(_, p)| p)
+        self.run(ns, |h| {
+            let index = h.link_by_name(name)?.index;
+            Ok(h.addresses()?
+                .into_iter()
+                .filter(|a| a.index == index)
+                .map(|a| ip_prefix(a.prefix))
                 .collect())
         })
     }
 
-    fn add_address(&self, ns: &Netns, name: &str, prefix: IpPrefix) -> io::Result<()> {
-        self.run(ns, |c| {
-            let index = index_of(c, name)?;
-            c.request(
-                addr::add(index, prefix),
-                NLM_F_CREATE | NLM_F_EXCL,
-                "RTM_NEWADDR",
-            )
-            .map(drop)
+    fn add_address(&self, ns: &Netns, name: &str, p: IpPrefix) -> io::Result<()> {
+        self.run(ns, |h| {
+            let index = h.link_by_name(name)?.index;
+            h.add_address(&rtnl_ns::addr::NewAddress::new(index, prefix(p)))
         })
     }
 
-    fn del_address(&self, ns: &Netns, name: &str, prefix: IpPrefix) -> io::Result<()> {
-        self.run(ns, |c| {
-            let index = index_of(c, name)?;
-            c.request(addr::del(index, prefix), 0, "RTM_DELADDR")
-                .map(drop)
+    fn del_address(&self, ns: &Netns, name: &str, p: IpPrefix) -> io::Result<()> {
+        self.run(ns, |h| {
+            let index = h.link_by_name(name)?.index;
+            h.del_address(index, prefix(p))
         })
     }
 
     fn routes(&self, ns: &Netns) -> io::Result<Vec<Route>> {
-        self.run(ns, |c| {
-            let links = all_links(c)?;
-            let routes = c.dump(route::dump(), "RTM_GETROUTE dump")?;
-            Ok(routes
-                .iter()
-                .filter_map(|m| match m {
-                    RouteNetlinkMessage::NewRoute(r) => route::parse(r),
-                    _ => None,
-                })
+        self.run(ns, |h| {
+            let links = h.links()?;
+            Ok(h.routes()?
+                .into_iter()
                 .filter_map(|r| {
                     let dev = links.iter().find(|l| l.index == r.oif)?.name.clone();
                     Some(Route {
-                        dst: r.dst,
+                        dst: r.dst.map(ip_prefix),
                         gateway: r.gateway,
                         dev,
                     })
@@ -285,19 +229,21 @@ impl NetOps for RtnlNetOps {
     }
 
     fn add_route(&self, ns: &Netns, r: &Route) -> io::Result<()> {
-        self.run(ns, |c| {
-            let index = index_of(c, &r.dev)?;
-            let msg = route::add(r, index).ok_or_else(|| errno(libc::EINVAL))?;
-            c.request(msg, NLM_F_CREATE | NLM_F_EXCL, "RTM_NEWROUTE")
-                .map(drop)
+        self.run(ns, |h| {
+            let route = rtnl_ns::Route {
+                dst: r.dst.map(prefix),
+                gateway: r.gateway,
+                oif: h.link_by_name(&r.dev)?.index,
+            };
+            h.add_route(&route, RouteProtocol::Boot)
         })
     }
 
     fn vfs(&self, pf: &str) -> io::Result<Vec<VfInfo>> {
-        self.run(&Netns::Host, |c| {
-            let msg = get_link(c, pf, true)?;
-            Ok(vf::parse_table(&msg.attributes)?)
-        })
+        let msg = self.run(&Netns::Host, |h| {
+            h.link_message(pf, LinkDetail::WithVfTable)
+        })?;
+        vf::parse_table(&msg.attributes).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))
     }
 
     fn set_vf_mac(&self, pf: &str, vf: u32, mac: MacAddress) -> io::Result<()> {

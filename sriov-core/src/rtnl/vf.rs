@@ -19,14 +19,15 @@
 //! assert_eq!(vf::parse_table(std::slice::from_ref(&table)).unwrap(), vec![VfInfo { index: 3, state }]);
 //! ```
 
-use netlink_packet_route::link::{
+use rtnl_ns::netlink_packet_route::link::{
     LinkAttribute, LinkVfInfo, VfInfo as NlVf, VfInfoBroadcast, VfInfoLinkState, VfInfoMac,
     VfInfoRate, VfInfoRssQueryEn, VfInfoSpoofCheck, VfInfoTrust, VfInfoTxRate, VfInfoVlan,
     VfLinkState, VfVlan, VfVlanInfo, VlanProtocol,
 };
 
-use super::RtnlError;
-use crate::{LinkState, MacAddress, TxRate, VfInfo, VfState, VlanConfig, VlanProto};
+use crate::{
+    Error, LinkState, MacAddress, TxRate, VfConfigError, VfInfo, VfState, VlanConfig, VlanProto,
+};
 
 /// One change to one VF.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -55,14 +56,11 @@ fn vlan_protocol(p: VlanProto) -> VlanProtocol {
 }
 
 fn link_state(s: LinkState) -> VfLinkState {
-    match s {
-        LinkState::Auto => VfLinkState::Auto,
-        LinkState::Enable => VfLinkState::Enable,
-        LinkState::Disable => VfLinkState::Disable,
-    }
+    VfLinkState::from(s.to_kernel())
 }
 
-/// The `IFLA_VFINFO_LIST` attribute that applies `change` to VF `vf` (for [`super::link::set`]).
+/// The `IFLA_VFINFO_LIST` attribute that applies `change` to VF `vf`, for
+/// [`LinkSet::extra`](rtnl_ns::link::LinkSet::extra) of an `RTM_SETLINK` to the PF.
 pub fn change(vf: u32, change: VfChange) -> LinkAttribute {
     let attr = match change {
         VfChange::Mac(mac) => NlVf::Mac(VfInfoMac::new(vf, &mac.octets())),
@@ -114,7 +112,7 @@ pub fn table_attribute(vfs: &[VfInfo]) -> LinkAttribute {
 
 /// Decodes the VF table among a link's attributes. A link without `IFLA_VFINFO_LIST` (a veth, a
 /// NIC without SR-IOV) has an empty table, as `ip link show` prints none.
-pub fn parse_table(attrs: &[LinkAttribute]) -> Result<Vec<VfInfo>, RtnlError> {
+pub fn parse_table(attrs: &[LinkAttribute]) -> Result<Vec<VfInfo>, Error> {
     let mut out = Vec::new();
     for attr in attrs {
         if let LinkAttribute::VfInfoList(entries) = attr {
@@ -127,7 +125,7 @@ pub fn parse_table(attrs: &[LinkAttribute]) -> Result<Vec<VfInfo>, RtnlError> {
 }
 
 /// Decodes one `IFLA_VF_INFO`; `pos` names it in errors when it carries no VF number.
-pub fn parse_entry(attrs: &[NlVf], pos: u32) -> Result<VfInfo, RtnlError> {
+pub fn parse_entry(attrs: &[NlVf], pos: u32) -> Result<VfInfo, Error> {
     let mut index = None;
     let mut state = VfState::default();
     let mut vlan: Option<(u32, u32, VlanProto)> = None;
@@ -186,39 +184,36 @@ pub fn parse_entry(attrs: &[NlVf], pos: u32) -> Result<VfInfo, RtnlError> {
         index = index.or(vf);
     }
     let index = index.unwrap_or(pos);
-    let bad = |detail: String| RtnlError::VfEntry { vf: index, detail };
+    let bad = |source: VfConfigError| Error::VfTableEntry { vf: index, source };
     state.vlan = match vlan {
         // a VF without a VLAN reports vlan 0 (and the default 802.1Q protocol)
         None | Some((0, _, _)) => VlanConfig::NONE,
-        Some((id, qos, proto)) => {
-            VlanConfig::new(id, qos, proto).map_err(|e| bad(e.to_string()))?
-        }
+        Some((id, qos, proto)) => VlanConfig::new(id, qos, proto).map_err(bad)?,
     };
-    state.link_state = match link {
-        VfLinkState::Auto => LinkState::Auto,
-        VfLinkState::Enable => LinkState::Enable,
-        VfLinkState::Disable => LinkState::Disable,
-        other => return Err(bad(format!("unknown link state {}", u32::from(other)))),
-    };
+    // a value this crate does not know is kept as read: it must not fail the whole table
+    state.link_state = LinkState::from_kernel(u32::from(link));
     let (min, max) = rate.unwrap_or((0, legacy_max.unwrap_or(0)));
-    state.rate = TxRate::new(min, max).map_err(|e| bad(e.to_string()))?;
+    state.rate = TxRate::new(min, max).map_err(bad)?;
     Ok(VfInfo { index, state })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::rtnl::link::{self, LinkChange};
-    use netlink_packet_core::{Emitable, NlasIterator, Parseable};
-    use netlink_packet_route::RouteNetlinkMessage;
-    use netlink_packet_route::link::LinkMessage;
     use proptest::prelude::*;
+    use rtnl_ns::link::{self, LinkSet};
+    use rtnl_ns::netlink_packet_core::{Emitable, NlasIterator, Parseable};
+    use rtnl_ns::netlink_packet_route::RouteNetlinkMessage;
+    use rtnl_ns::netlink_packet_route::link::LinkMessage;
+    use rtnl_ns::wire;
 
     /// The attributes after the 16-byte `ifinfomsg` of an `RTM_SETLINK` for VF changes.
     fn set_attrs(change: VfChange) -> Vec<u8> {
-        let RouteNetlinkMessage::SetLink(m) =
-            link::set(2, &LinkChange::Vf(super::change(3, change)))
-        else {
+        let set = LinkSet {
+            extra: vec![super::change(3, change)],
+            ..LinkSet::default()
+        };
+        let RouteNetlinkMessage::SetLink(m) = link::set(2, &set).unwrap().message else {
             unreachable!()
         };
         let mut buf = vec![0; m.buffer_len()];
@@ -338,6 +333,35 @@ mod tests {
     }
 
     #[test]
+    fn an_unknown_link_state_is_kept_and_does_not_fail_the_table() {
+        // IFLA_VF_LINK_STATE 2 (disable) as the kernel writes it, changed to 5: a value this
+        // crate does not know, from a newer kernel
+        let known = nla(5, &words(&[1, 2]));
+        let unknown = nla(5, &words(&[1, 5]));
+        let mut list = kernel_vf_info(0, [0; 6], 0, 0, 0x8100);
+        let second = kernel_vf_info(1, [0; 6], 0, 0, 0x8100);
+        let at = second
+            .windows(known.len())
+            .position(|w| w == known.as_slice())
+            .unwrap();
+        let mut second = second;
+        second[at..at + unknown.len()].copy_from_slice(&unknown);
+        list.extend(second);
+        let table = parse_table(&parse_link_attrs(&nla(22, &list))).unwrap();
+        assert_eq!(table.len(), 2, "the whole table is read");
+        assert_eq!(table[0].state.link_state, LinkState::Disable);
+        assert_eq!(table[1].state.link_state, LinkState::Other(5));
+        // and it is written back as read
+        let attr = change(1, VfChange::LinkState(LinkState::Other(5)));
+        let mut bytes = vec![0; attr.buffer_len()];
+        attr.emit(&mut bytes);
+        assert!(
+            bytes.windows(8).any(|w| w == words(&[1, 5]).as_slice()),
+            "{bytes:?}"
+        );
+    }
+
+    #[test]
     fn decodes_a_kernel_laid_out_table() {
         let mut list = kernel_vf_info(0, [0x02, 0, 0, 0, 0, 0x01], 111, 3, 0x88a8);
         list.extend(kernel_vf_info(1, [0; 6], 0, 0, 0x8100));
@@ -390,9 +414,34 @@ mod tests {
         let list = kernel_vf_info(5, [0; 6], 4095, 0, 0x8100);
         let attrs = parse_link_attrs(&nla(22, &list));
         let err = parse_table(&attrs).unwrap_err();
-        assert!(matches!(err, RtnlError::VfEntry { vf: 5, .. }), "{err}");
+        assert!(
+            matches!(
+                err,
+                Error::VfTableEntry {
+                    vf: 5,
+                    source: VfConfigError::VlanOutOfRange(4095)
+                }
+            ),
+            "{err}"
+        );
         // no VF list at all: an empty table
         assert_eq!(parse_table(&[LinkAttribute::Mtu(1500)]).unwrap(), vec![]);
+    }
+
+    /// A veth's link message as Linux 6.18 sent it (`ip link show`, captured with strace; see
+    /// `rtnl-ns/src/wire.rs`, which holds the same capture): no `IFLA_VFINFO_LIST`, no VF.
+    #[test]
+    fn a_captured_veth_has_an_empty_table() {
+        let bytes = include_bytes!("testdata/kernel-6.18-link-dump.bin");
+        let seq = u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]);
+        let replies = wire::decode(bytes, seq, "captured").unwrap();
+        assert_eq!(replies.len(), 2, "lo and va");
+        for reply in replies {
+            let wire::Reply::Message(RouteNetlinkMessage::NewLink(l)) = reply else {
+                panic!("not a link: {reply:?}")
+            };
+            assert_eq!(parse_table(&l.attributes).unwrap(), vec![]);
+        }
     }
 
     #[test]

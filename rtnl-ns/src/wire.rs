@@ -1,27 +1,76 @@
-//! Netlink framing, with no I/O: a request becomes bytes, a datagram from the kernel becomes
+//! Netlink framing, with no I/O: a [`Request`] becomes bytes, a datagram from the kernel becomes
 //! the [`Reply`]s it holds. The socket layer only moves these bytes.
 //!
 //! ```
-//! use netlink_packet_core::{NLM_F_ACK, NLM_F_REQUEST};
-//! use sriov_core::rtnl::{link, wire};
+//! use rtnl_ns::{link, wire};
 //!
-//! let bytes = wire::encode(link::get_by_name("eth0", false), NLM_F_REQUEST | NLM_F_ACK, 7);
+//! let request = link::get_by_name("eth0", link::LinkDetail::Plain).unwrap();
+//! let bytes = request.encode(7);
 //! assert_eq!(u32::from_le_bytes(bytes[0..4].try_into().unwrap()) as usize, bytes.len());
 //! // a datagram holding the kernel's NLMSG_ERROR answer "ENODEV" to request 7
 //! let mut reply = vec![36, 0, 0, 0, 2, 0, 0, 0, 7, 0, 0, 0, 0, 0, 0, 0];
 //! reply.extend_from_slice(&(-libc::ENODEV).to_le_bytes());
 //! reply.extend_from_slice(&bytes[..16]); // the request's header, echoed
-//! let replies = wire::decode(&reply, 7, "RTM_GETLINK").unwrap();
+//! let replies = wire::decode(&reply, 7, request.name).unwrap();
 //! assert_eq!(replies, vec![wire::Reply::Failed(libc::ENODEV)]);
 //! ```
 
-use netlink_packet_core::{NetlinkHeader, NetlinkMessage, NetlinkPayload};
+use netlink_packet_core::{
+    NLM_F_ACK, NLM_F_DUMP, NLM_F_REQUEST, NetlinkHeader, NetlinkMessage, NetlinkPayload,
+};
 use netlink_packet_route::RouteNetlinkMessage;
 
-use super::RtnlError;
+use crate::Error;
 
 /// Length of `struct nlmsghdr`.
 pub const HEADER_LEN: usize = 16;
+
+/// One rtnetlink request: the message, its `NLM_F_*` flags and its name for errors.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Request {
+    /// The message.
+    pub message: RouteNetlinkMessage,
+    /// `NLM_F_*` flags, `NLM_F_REQUEST` included.
+    pub flags: u16,
+    /// What errors call it (`RTM_NEWADDR`, `RTM_GETLINK dump`).
+    pub name: &'static str,
+}
+
+impl Request {
+    /// A request the kernel acknowledges: `NLM_F_REQUEST | NLM_F_ACK | extra` (`extra` adds
+    /// `NLM_F_CREATE`, `NLM_F_EXCL`, `NLM_F_REPLACE`...).
+    pub fn acked(message: RouteNetlinkMessage, extra: u16, name: &'static str) -> Request {
+        Request {
+            message,
+            flags: NLM_F_REQUEST | NLM_F_ACK | extra,
+            name,
+        }
+    }
+
+    /// A dump of every object of a kind: `NLM_F_REQUEST | NLM_F_DUMP`.
+    pub fn dump(message: RouteNetlinkMessage, name: &'static str) -> Request {
+        Request {
+            message,
+            flags: NLM_F_REQUEST | NLM_F_DUMP,
+            name,
+        }
+    }
+
+    /// True for a dump, whose answer ends with `NLMSG_DONE` rather than an acknowledgement.
+    pub fn is_dump(&self) -> bool {
+        self.flags & NLM_F_DUMP == NLM_F_DUMP
+    }
+
+    /// True when the kernel acknowledges the request (`NLM_F_ACK`).
+    pub fn is_acked(&self) -> bool {
+        self.flags & NLM_F_ACK == NLM_F_ACK
+    }
+
+    /// The request's bytes with sequence number `seq` (port id 0: the kernel's).
+    pub fn encode(&self, seq: u32) -> Vec<u8> {
+        encode(self.message.clone(), self.flags, seq)
+    }
+}
 
 /// One message of a reply to a request.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -37,7 +86,7 @@ pub enum Reply {
     Failed(i32),
 }
 
-/// Frames `msg` as one netlink request with `flags` (`NLM_F_*`) and sequence number `seq`.
+/// Frames `msg` as one netlink message with `flags` (`NLM_F_*`) and sequence number `seq`.
 pub fn encode(msg: RouteNetlinkMessage, flags: u16, seq: u32) -> Vec<u8> {
     let mut header = NetlinkHeader::default();
     header.flags = flags;
@@ -52,14 +101,14 @@ pub fn encode(msg: RouteNetlinkMessage, flags: u16, seq: u32) -> Vec<u8> {
 /// Splits one datagram into the replies to request `seq`; messages with another sequence
 /// number (stale answers to an earlier request) are skipped. `request` names the request in
 /// errors. Never panics, whatever the bytes.
-pub fn decode(datagram: &[u8], seq: u32, request: &'static str) -> Result<Vec<Reply>, RtnlError> {
+pub fn decode(datagram: &[u8], seq: u32, request: &'static str) -> Result<Vec<Reply>, Error> {
     let mut out = Vec::new();
     let mut offset = 0;
     while datagram.len().saturating_sub(offset) >= HEADER_LEN {
         let rest = &datagram[offset..];
         let length = u32::from_le_bytes([rest[0], rest[1], rest[2], rest[3]]) as usize;
         if length < HEADER_LEN || length > rest.len() {
-            return Err(RtnlError::BadLength {
+            return Err(Error::BadLength {
                 request,
                 offset,
                 length,
@@ -72,7 +121,7 @@ pub fn decode(datagram: &[u8], seq: u32, request: &'static str) -> Result<Vec<Re
             continue;
         }
         let msg = NetlinkMessage::<RouteNetlinkMessage>::deserialize(chunk)
-            .map_err(|source| RtnlError::Decode { request, source })?;
+            .map_err(|source| Error::Decode { request, source })?;
         out.push(match msg.payload {
             NetlinkPayload::InnerMessage(m) => Reply::Message(m),
             NetlinkPayload::Done(d) if d.code < 0 => Reply::Failed(d.code.saturating_neg()),
@@ -91,7 +140,7 @@ pub fn decode(datagram: &[u8], seq: u32, request: &'static str) -> Result<Vec<Re
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::rtnl::link;
+    use crate::link;
     use netlink_packet_core::{NLM_F_ACK, NLM_F_DUMP, NLM_F_MULTIPART, NLM_F_REQUEST};
     use netlink_packet_route::link::{LinkAttribute, LinkMessage};
     use proptest::prelude::*;
@@ -149,16 +198,17 @@ mod tests {
 
     #[test]
     fn impossible_lengths_are_errors() {
-        let mut bytes = frame(link::get_by_name("eth0", false), NLM_F_REQUEST, 1);
+        let request = link::get_by_name("eth0", link::LinkDetail::Plain).unwrap();
+        let mut bytes = frame(request.message, NLM_F_REQUEST, 1);
         bytes[0] = 200;
         assert!(matches!(
             decode(&bytes, 1, "test"),
-            Err(RtnlError::BadLength { length: 200, .. })
+            Err(Error::BadLength { length: 200, .. })
         ));
         bytes[0] = 4;
         assert!(matches!(
             decode(&bytes, 1, "test"),
-            Err(RtnlError::BadLength { length: 4, .. })
+            Err(Error::BadLength { length: 4, .. })
         ));
         // trailing bytes shorter than a header are ignored
         assert_eq!(decode(&[1, 2, 3], 1, "test").unwrap(), vec![]);
@@ -166,11 +216,25 @@ mod tests {
 
     #[test]
     fn requests_round_trip() {
-        let req = link::dump();
+        let req = link::dump().message;
         let bytes = frame(req.clone(), NLM_F_REQUEST | NLM_F_DUMP | NLM_F_ACK, 11);
         assert_eq!(
             decode(&bytes, 11, "test").unwrap(),
             vec![Reply::Message(req)]
+        );
+    }
+
+    #[test]
+    fn request_kinds_carry_their_flags() {
+        let dump = link::dump();
+        assert!(dump.is_dump() && !dump.is_acked());
+        assert_eq!(dump.flags, NLM_F_REQUEST | NLM_F_DUMP);
+        let get = link::get_by_name("lo", link::LinkDetail::Plain).unwrap();
+        assert!(!get.is_dump() && get.is_acked());
+        // the flags travel in bytes 6..8 of the header
+        assert_eq!(
+            u16::from_le_bytes([get.encode(1)[6], get.encode(1)[7]]),
+            NLM_F_REQUEST | NLM_F_ACK
         );
     }
 
@@ -201,13 +265,11 @@ mod tests {
 /// address), one datagram per dump (the `NLMSG_DONE` came in a datagram of its own).
 #[cfg(test)]
 mod captured {
-    use std::net::IpAddr;
-
     use netlink_packet_route::RouteNetlinkMessage;
 
     use super::{Reply, decode};
-    use crate::IpPrefix;
-    use crate::rtnl::{addr, link, route, vf};
+    use crate::addr::{self, Lifetime};
+    use crate::{Prefix, Route, link, route};
 
     fn messages(bytes: &[u8]) -> Vec<RouteNetlinkMessage> {
         let seq = u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]);
@@ -221,12 +283,9 @@ mod captured {
             .collect()
     }
 
-    fn prefix(s: &str) -> IpPrefix {
+    fn prefix(s: &str) -> Prefix {
         let (a, l) = s.split_once('/').unwrap();
-        IpPrefix {
-            addr: a.parse::<IpAddr>().unwrap(),
-            prefix_len: l.parse().unwrap(),
-        }
+        Prefix::new(a.parse::<std::net::IpAddr>().unwrap(), l.parse().unwrap())
     }
 
     #[test]
@@ -235,34 +294,32 @@ mod captured {
         let links: Vec<_> = msgs
             .iter()
             .map(|m| match m {
-                RouteNetlinkMessage::NewLink(l) => {
-                    assert_eq!(vf::parse_table(&l.attributes).unwrap(), vec![]);
-                    link::parse(l)
-                }
+                RouteNetlinkMessage::NewLink(l) => link::parse(l),
                 other => panic!("not a link: {other:?}"),
             })
             .collect();
         assert_eq!(links.len(), 2);
         let (lo, va) = (&links[0], &links[1]);
         assert_eq!((lo.index, lo.name.as_str(), lo.mtu), (1, "lo", 65536));
-        assert_eq!(lo.mac, Some(crate::MacAddress::ZERO));
+        assert_eq!(lo.mac, Some([0; 6]));
         assert!(lo.admin_up && lo.oper_up);
         assert_eq!((va.index, va.name.as_str(), va.mtu), (2, "va", 1500));
-        assert_eq!(va.mac.unwrap().to_string(), "aa:af:60:51:5a:72");
+        assert_eq!(va.mac, Some([0xaa, 0xaf, 0x60, 0x51, 0x5a, 0x72]));
         assert!(va.admin_up && va.oper_up);
     }
 
     #[test]
     fn address_dump() {
         let msgs = messages(include_bytes!("testdata/kernel-6.18-addr-dump.bin"));
-        let mut got: Vec<(u32, IpPrefix)> = msgs
+        let got: Vec<addr::Address> = msgs
             .iter()
             .filter_map(|m| match m {
                 RouteNetlinkMessage::NewAddress(a) => addr::parse(a),
                 _ => None,
             })
             .collect();
-        got.sort();
+        let mut pairs: Vec<(u32, Prefix)> = got.iter().map(|a| (a.index, a.prefix)).collect();
+        pairs.sort();
         let mut want = vec![
             (1, prefix("127.0.0.1/8")),
             (1, prefix("::1/128")),
@@ -270,13 +327,15 @@ mod captured {
             (2, prefix("fe80::a8af:60ff:fe51:5a72/64")),
         ];
         want.sort();
-        assert_eq!(got, want);
+        assert_eq!(pairs, want);
+        // every address of the capture was added without a lifetime
+        assert!(got.iter().all(|a| a.valid == Lifetime::Forever), "{got:?}");
     }
 
     #[test]
     fn route_dump() {
         let msgs = messages(include_bytes!("testdata/kernel-6.18-route-dump.bin"));
-        let main: Vec<route::IndexedRoute> = msgs
+        let main: Vec<Route> = msgs
             .iter()
             .filter_map(|m| match m {
                 RouteNetlinkMessage::NewRoute(r) => route::parse(r),
@@ -285,7 +344,7 @@ mod captured {
             .collect();
         // the local-table and multicast entries of the dump are not main-table unicast routes
         assert!(msgs.len() > main.len(), "{msgs:?}");
-        assert!(main.contains(&route::IndexedRoute {
+        assert!(main.contains(&Route {
             dst: Some(prefix("10.1.0.0/24")),
             gateway: None,
             oif: 2
