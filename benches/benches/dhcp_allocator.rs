@@ -9,8 +9,8 @@ use std::hint::black_box;
 use std::net::Ipv4Addr;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use dhcp_ipam::codec::{HwAddr, Message, MessageType};
-use dhcp_ipam::server::{
+use dhcp_codec::{HwAddr, Message, MessageType, Time};
+use dhcp_server::{
     Allocator, ClientInfo, ClientKey, Engine, RequestKind, RequestOutcome, ServerConfig, Timers,
 };
 
@@ -22,7 +22,7 @@ const CONF: &str = "authoritative;\n\
     }\n";
 const LINK: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 1);
 const ACTIVE: u64 = 50_000;
-const NOW: u64 = 1_700_000_000;
+const NOW: Time = Time::from_secs(1_700_000_000);
 
 fn mac(n: u64) -> [u8; 6] {
     let b = n.to_be_bytes();

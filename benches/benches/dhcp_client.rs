@@ -5,12 +5,12 @@ use std::hint::black_box;
 use std::net::Ipv4Addr;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use dhcp_ipam::Time;
+use dhcp_codec::Time;
+use dhcp_codec::{ClientId, HwAddr, Message, MessageType};
 use dhcp_ipam::client::{Client, ClientConfig, Output};
-use dhcp_ipam::codec::{ClientId, HwAddr, Message, MessageType};
-use dhcp_ipam::manager::RenewalManager;
+use dhcp_ipam::renewal::RenewalScheduler;
 
-const ACK: &[u8] = include_bytes!("../../dhcp-ipam/tests/client_captures/dnsmasq-4-ack.bin");
+const ACK: &[u8] = include_bytes!("../../dhcp-codec/tests/captures/dnsmasq-4-ack.bin");
 
 fn codec(c: &mut Criterion) {
     c.bench_function("dhcp_client/parse dnsmasq ACK", |b| {
@@ -51,7 +51,7 @@ fn key_index(key: &str) -> u32 {
 }
 
 /// Feeds every transmit of `out` its answer until nothing is left to answer.
-fn settle(m: &mut RenewalManager, now: Time, mut out: Vec<(String, Output)>) {
+fn settle(m: &mut RenewalScheduler, now: Time, mut out: Vec<(String, Output)>) {
     while !out.is_empty() {
         let mut next = Vec::new();
         for (key, o) in out {
@@ -66,7 +66,7 @@ fn settle(m: &mut RenewalManager, now: Time, mut out: Vec<(String, Output)>) {
 
 fn manager(c: &mut Criterion) {
     let n = 10_000u32;
-    let mut m = RenewalManager::new();
+    let mut m = RenewalScheduler::new();
     let t0 = Time::from_secs(1_700_000_000);
     for i in 0..n {
         let mac = HwAddr::mac([2, 0, (i >> 16) as u8, (i >> 8) as u8, i as u8, 1]);

@@ -9,7 +9,7 @@
 //!
 //! ```
 //! use dhcp_ipam::clock::ClockStamp;
-//! use dhcp_ipam::Time;
+//! use dhcp_codec::Time;
 //! let saved = ClockStamp { boot_id: Some("b1".into()), monotonic: Time::from_secs(1_000), wall: Time::from_secs(1_700_000_000) };
 //! // same boot, 60 s later, but the wall clock was moved a day ahead meanwhile
 //! let now = ClockStamp { boot_id: Some("b1".into()), monotonic: Time::from_secs(1_060), wall: Time::from_secs(1_700_086_460) };
@@ -24,7 +24,7 @@ use std::time::SystemTime;
 
 use serde::{Deserialize, Serialize};
 
-use crate::time::Time;
+use dhcp_codec::Time;
 
 /// A source of time for the daemon (tests give it a clock of their own).
 pub trait Clock: Send + Sync {

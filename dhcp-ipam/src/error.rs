@@ -1,46 +1,15 @@
-//! The crate's one error type.
+//! The crate's one error type, and its CNI error codes.
 //!
 //! Every variant names the operation that failed and the input or place it failed on, so a
 //! message read on its own says what went wrong where (`decode DHCP packet: option 51 has
 //! length 3, expected 4`, `add address 10.0.0.5/24 on net1 in /run/netns/pod: ...`).
 
-use std::net::Ipv4Addr;
 use std::path::PathBuf;
 
 /// Errors of `dhcp-ipam`.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
-    /// A packet could not be decoded: too short, bad magic cookie, a field out of range.
-    #[error("decode DHCP packet: {reason}")]
-    Decode {
-        /// What is wrong with the packet.
-        reason: String,
-    },
-    /// One option of a packet is malformed (bad length, bad contents).
-    #[error("decode DHCP packet: option {code}: {reason}")]
-    MalformedOption {
-        /// The option code.
-        code: u8,
-        /// What is wrong with it.
-        reason: String,
-    },
-    /// A message could not be encoded (a value too long for its field, for example).
-    #[error("encode DHCP {what}: {reason}")]
-    Encode {
-        /// The message being encoded (`DHCPREQUEST`, ...).
-        what: String,
-        /// Why it failed.
-        reason: String,
-    },
-    /// A client identifier is not valid (RFC 2132: at least 2 bytes, at most 255).
-    #[error("invalid client identifier {input:?}: {reason}")]
-    InvalidClientId {
-        /// The input as given.
-        input: String,
-        /// Why it is rejected.
-        reason: &'static str,
-    },
     /// A socket operation failed.
     #[error("{op} on interface {ifname}: {source}")]
     Socket {
@@ -82,16 +51,9 @@ pub enum Error {
         /// How long it waited.
         secs: u64,
     },
-    /// A server refused the request with a DHCPNAK.
-    #[error("server {server} refused {what} with DHCPNAK: {message}")]
-    Nak {
-        /// The server that sent the NAK.
-        server: Ipv4Addr,
-        /// What was refused.
-        what: String,
-        /// The server's message (option 56), or empty.
-        message: String,
-    },
+    /// A DHCP message could not be decoded or encoded.
+    #[error(transparent)]
+    Codec(#[from] dhcp_codec::Error),
     /// Reading or writing a lease file failed.
     #[error("{op} lease file {path}: {source}")]
     LeaseFile {
@@ -138,62 +100,130 @@ pub enum Error {
         /// The state the client is in.
         state: &'static str,
     },
-    /// A `dhcpd.conf` could not be read.
-    #[error("read server config {path}: {source}")]
-    ReadServerConfig {
-        /// The file.
-        path: PathBuf,
-        /// The underlying error.
-        #[source]
-        source: std::io::Error,
-    },
-    /// A `dhcpd.conf` is not valid: `file:line: reason`.
-    #[error("{}:{line}: {reason}", file.display())]
-    ServerConfig {
-        /// The file.
-        file: PathBuf,
-        /// The 1-based line.
-        line: usize,
-        /// What is wrong.
-        reason: String,
-    },
-    /// A line of the server's lease journal is not a lease record.
-    #[error("parse server lease file {}:{line}: {reason}", path.display())]
-    ServerLeaseRecord {
-        /// The file.
-        path: PathBuf,
-        /// The 1-based line.
-        line: usize,
-        /// What is wrong.
-        reason: String,
-    },
-    /// The server's lease file is locked by another server process.
-    #[error("lock server lease file {path}: held by another process")]
-    ServerLeaseLocked {
-        /// The file.
-        path: PathBuf,
-    },
-    /// No configured subnet matches the address a request arrived on (or its `giaddr`).
-    #[error("no subnet configured for {addr}")]
-    NoSubnet {
-        /// The interface address or relay address.
-        addr: Ipv4Addr,
-    },
-    /// Every address of the subnet's ranges is in use.
-    #[error("no free address in subnet {subnet}")]
-    PoolExhausted {
-        /// The subnet's network address.
-        subnet: Ipv4Addr,
-    },
-    /// The server's interface has no IPv4 address on a configured subnet.
-    #[error("serve on {ifname}: {reason}")]
-    ServerInterface {
-        /// The interface.
-        ifname: String,
-        /// What is missing.
-        reason: String,
-    },
 }
 
 /// Shorthand for results of this crate.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    /// The CNI error code for this error, so the IPAM plugin and its daemon never pick codes by
+    /// hand:
+    ///
+    /// | error | code |
+    /// | --- | --- |
+    /// | [`Error::Socket`], [`Error::Netlink`], [`Error::LeaseFile`], [`Error::LeaseStore`] | 5 I/O failure |
+    /// | [`Error::EnterNetns`] | 8 invalid network namespace |
+    /// | [`Error::Timeout`] (no server answered) | 11 try again later |
+    /// | [`Error::Codec`], [`Error::LeaseFormat`] (a message or record that does not decode) | 6 decoding failure |
+    /// | [`Error::InvalidLeaseKey`] (from the container ID and interface name) | 4 invalid environment |
+    /// | [`Error::InvalidState`] (a caller asked the client for what its state forbids) | 999 internal |
+    ///
+    /// ```
+    /// use cni_types::CniError;
+    /// let err = dhcp_ipam::Error::Timeout { what: "acquire a lease".into(), ifname: "net1".into(), secs: 20 };
+    /// assert_eq!(CniError::from(&err).code.code(), 11);
+    /// ```
+    pub fn cni_code(&self) -> cni_types::ErrorCode {
+        use cni_types::ErrorCode;
+        match self {
+            Error::Socket { .. }
+            | Error::Netlink { .. }
+            | Error::LeaseFile { .. }
+            | Error::LeaseStore { .. } => ErrorCode::IoFailure,
+            Error::EnterNetns { .. } => ErrorCode::InvalidNetns,
+            Error::Timeout { .. } => ErrorCode::TryAgainLater,
+            Error::Codec(_) | Error::LeaseFormat { .. } => ErrorCode::DecodingFailure,
+            Error::InvalidLeaseKey { .. } => ErrorCode::InvalidEnvironment,
+            Error::InvalidState { .. } => ErrorCode::Internal,
+        }
+    }
+}
+
+impl From<&Error> for cni_types::CniError {
+    fn from(err: &Error) -> Self {
+        cni_types::CniError::from_error(err.cni_code(), err)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_error_has_its_code() {
+        let io = || std::io::Error::from_raw_os_error(libc::ENODEV);
+        let cases: Vec<(Error, u32)> = vec![
+            (
+                Error::Socket {
+                    op: "open".into(),
+                    ifname: "net1".into(),
+                    source: io(),
+                },
+                5,
+            ),
+            (
+                Error::Netlink {
+                    op: "look up link".into(),
+                    ifname: "net1".into(),
+                    source: io(),
+                },
+                5,
+            ),
+            (
+                Error::LeaseFile {
+                    op: "list",
+                    path: "/x".into(),
+                    source: io(),
+                },
+                5,
+            ),
+            (
+                Error::LeaseStore {
+                    op: "save",
+                    source: state_files::Error::Symlink { path: "/x".into() },
+                },
+                5,
+            ),
+            (
+                Error::EnterNetns {
+                    path: "/var/run/netns/p".into(),
+                    source: io(),
+                },
+                8,
+            ),
+            (
+                Error::Timeout {
+                    what: "renew".into(),
+                    ifname: "net1".into(),
+                    secs: 3,
+                },
+                11,
+            ),
+            (dhcp_codec::Message::parse(&[]).unwrap_err().into(), 6),
+            (
+                Error::LeaseFormat {
+                    path: "/x".into(),
+                    source: serde_json::from_str::<u8>("x").unwrap_err(),
+                },
+                6,
+            ),
+            (
+                Error::InvalidLeaseKey {
+                    key: String::new(),
+                    reason: "empty",
+                },
+                4,
+            ),
+            (
+                Error::InvalidState {
+                    op: "release",
+                    state: "INIT",
+                },
+                999,
+            ),
+        ];
+        for (err, code) in cases {
+            assert_eq!(cni_types::CniError::from(&err).code.code(), code, "{err:?}");
+        }
+    }
+}

@@ -14,7 +14,7 @@
 //!
 //! ```
 //! use dhcp_ipam::store::{LeaseStore, LeaseRecord};
-//! use dhcp_ipam::codec::{ClientId, HwAddr};
+//! use dhcp_codec::{ClientId, HwAddr};
 //!
 //! let dir = tempfile::tempdir().unwrap();
 //! let store = LeaseStore::open(dir.path()).unwrap();
@@ -41,8 +41,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::client::Lease;
 use crate::clock::ClockStamp;
-use crate::codec::{ClientId, HwAddr};
 use crate::error::Error;
+use dhcp_codec::{ClientId, HwAddr};
 
 /// What is stored for one managed interface.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -7,9 +7,9 @@ mod client_peers;
 use std::time::Duration;
 
 use client_peers::{Bed, POD_IF, needs};
-use dhcp_ipam::Time;
+use dhcp_codec::ClientId;
+use dhcp_codec::Time;
 use dhcp_ipam::client::{Client, ClientConfig, Event, State};
-use dhcp_ipam::codec::ClientId;
 use dhcp_ipam::transport::{Interface, Session};
 
 fn session(bed: &Bed, seed: u64) -> Session {
@@ -27,7 +27,7 @@ fn session_with(bed: &Bed, seed: u64, broadcast_flag: bool) -> Session {
     cfg.renew_retransmit_min = Duration::from_secs(2);
     cfg.broadcast_flag = broadcast_flag;
     let client = Client::new(cfg, seed, Time::now());
-    Session::new(client, iface, true)
+    Session::new(client, iface)
 }
 
 fn count(log: &str, word: &str) -> usize {
@@ -169,7 +169,7 @@ fn client_declines_an_address_in_use_dnsmasq() {
     );
     let (addr, mac) = s.declined()[0];
     assert_eq!(addr.to_string(), "192.168.111.77");
-    let mac = dhcp_ipam::codec::HwAddr::mac(mac).to_string();
+    let mac = dhcp_codec::HwAddr::mac(mac).to_string();
     assert!(
         leaf_mac.contains(&mac),
         "conflict from the leaf's sw0 ({mac}): {leaf_mac}"

@@ -10,14 +10,14 @@ use std::net::Ipv4Addr;
 use std::time::Duration;
 
 use client_sim::{Faults, Net, SimServer, mac};
-use dhcp_ipam::Time;
+use dhcp_codec::Time;
+use dhcp_codec::{ClientId, Message};
 use dhcp_ipam::client::{Client, ClientConfig, Destination, Event, Lease, Output, State};
-use dhcp_ipam::codec::{ClientId, Message};
-use dhcp_ipam::manager::RenewalManager;
+use dhcp_ipam::renewal::RenewalScheduler;
 use dhcp_ipam::store::{LeaseRecord, LeaseStore};
 
 struct World {
-    mgr: RenewalManager,
+    mgr: RenewalScheduler,
     server: SimServer,
     net: Net,
     by_mac: HashMap<[u8; 6], String>,
@@ -41,7 +41,7 @@ fn config(i: u32) -> ClientConfig {
 
 impl World {
     fn new(n: u32, lease_secs: u32, loss: f64, t0: Time) -> World {
-        let mut mgr = RenewalManager::new();
+        let mut mgr = RenewalScheduler::new();
         let mut by_mac = HashMap::new();
         for i in 0..n {
             let key = format!("pod{i}/net1");
@@ -223,7 +223,7 @@ fn leases_survive_a_crash_of_the_manager() {
     let (records, errors) = store.load_all().unwrap();
     assert!(errors.is_empty(), "{errors:?}");
     assert_eq!(records.len(), n as usize);
-    let mut mgr = RenewalManager::new();
+    let mut mgr = RenewalScheduler::new();
     let mut held = HashMap::new();
     let (mut resumed, mut rebooting) = (0, 0);
     for r in records {

@@ -7,11 +7,11 @@ mod client_peers;
 use std::time::Duration;
 
 use client_peers::{Bed, POD_IF};
-use dhcp_ipam::Time;
+use dhcp_codec::ClientId;
+use dhcp_codec::Time;
 use dhcp_ipam::client::{Client, ClientConfig, Event};
-use dhcp_ipam::codec::ClientId;
-use dhcp_ipam::server::{ServeConfig, ServerConfig, Timers, UdpServer};
 use dhcp_ipam::transport::{Interface, Session};
+use dhcp_server::{ServeConfig, ServerConfig, Timers, UdpServer};
 use testbed::Need;
 
 const CONF: &str = "\
@@ -48,7 +48,7 @@ fn our_client_against_our_server() {
     let mut cfg =
         ClientConfig::new(iface.hwaddr(), ClientId::for_pod_interface("own", POD_IF)).quick_start();
     cfg.renew_retransmit_min = Duration::from_secs(2);
-    let mut s = Session::new(Client::new(cfg, 5, Time::now()), iface, true)
+    let mut s = Session::new(Client::new(cfg, 5, Time::now()), iface)
         .with_arp_check(Duration::from_millis(100));
     let lease = s
         .acquire(Duration::from_secs(20))

@@ -19,11 +19,11 @@ use std::net::Ipv4Addr;
 use std::time::Duration;
 
 use client_sim::{Faults, Net, SimServer, mac};
-use dhcp_ipam::Time;
+use dhcp_codec::Time;
+use dhcp_codec::{ClientId, Message, MessageType};
 use dhcp_ipam::client::{
     Client, ClientConfig, Destination, DropReason, Event, Lease, Output, State,
 };
-use dhcp_ipam::codec::{ClientId, Message, MessageType};
 use proptest::prelude::*;
 use rand::Rng;
 

@@ -14,7 +14,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use client_peers::{Bed, POD_IF};
-use dhcp_ipam::Time;
+use dhcp_codec::Time;
 use dhcp_ipam::clock::{Clock, ClockStamp};
 use dhcp_ipam::cni::daemon::{Daemon, DaemonConfig, PEER_NOT_ALLOWED};
 use dhcp_ipam::cni::{DaemonRequest, call};

@@ -9,7 +9,7 @@ use std::net::Ipv4Addr;
 use std::path::Path;
 use std::process::{Command, Stdio};
 
-use dhcp_ipam::server::{ClientKey, LeaseFile, RecordState};
+use dhcp_server::{ClientKey, LeaseFile, RecordState};
 use testbed::{ChildGuard, Need, Netns, veth_pair};
 
 fn rdmactl() -> Command {

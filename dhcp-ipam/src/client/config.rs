@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use crate::codec::{ClientId, HwAddr, code};
+use dhcp_codec::{ClientId, HwAddr, code};
 
 /// Exponential backoff with jitter: `initial`, doubled after each try up to `max`, each plus or
 /// minus a uniformly random `jitter`.
@@ -36,7 +36,7 @@ impl Backoff {
 /// ```
 /// use std::time::Duration;
 /// use dhcp_ipam::client::ClientConfig;
-/// use dhcp_ipam::codec::{ClientId, HwAddr};
+/// use dhcp_codec::{ClientId, HwAddr};
 ///
 /// let mac = [2, 0, 0, 0, 0, 1];
 /// let cfg = ClientConfig::new(HwAddr::mac(mac), ClientId::from_mac(mac));

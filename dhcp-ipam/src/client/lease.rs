@@ -7,8 +7,8 @@ use std::time::Duration;
 use ipnet::Ipv4Net;
 use serde::{Deserialize, Serialize};
 
-use crate::codec::{ClientId, HwAddr, INFINITE_LEASE, Message, Route};
-use crate::time::Time;
+use dhcp_codec::Time;
+use dhcp_codec::{ClientId, HwAddr, INFINITE_LEASE, Message, Route};
 
 /// A lease acquired by the client. Serializable: this is what lease persistence stores.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -12,8 +12,8 @@
 //!
 //! ```
 //! use dhcp_ipam::client::{Client, ClientConfig, Destination, Output, State};
-//! use dhcp_ipam::codec::{ClientId, HwAddr, MessageType};
-//! use dhcp_ipam::Time;
+//! use dhcp_codec::{ClientId, HwAddr, MessageType};
+//! use dhcp_codec::Time;
 //!
 //! let mac = [2, 0, 0, 0, 0, 1];
 //! let cfg = ClientConfig::new(HwAddr::mac(mac), ClientId::from_mac(mac));
@@ -47,9 +47,9 @@ use rand_chacha::ChaCha8Rng;
 pub use config::{Backoff, ClientConfig};
 pub use lease::Lease;
 
-use crate::codec::{Message, MessageType, Op};
 use crate::error::Error;
-use crate::time::Time;
+use dhcp_codec::Time;
+use dhcp_codec::{Message, MessageType, Op};
 use lease::Fuzz;
 
 /// The client's state (RFC 2131 figure 5, plus [`State::Stopped`]).

@@ -2,7 +2,7 @@ use std::net::Ipv4Addr;
 use std::time::Duration;
 
 use super::*;
-use crate::codec::{ClientId, HwAddr, Route};
+use dhcp_codec::{ClientId, HwAddr, Route};
 
 const MAC: [u8; 6] = [2, 0, 0, 0, 0, 1];
 const SERVER: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 1);
@@ -231,7 +231,7 @@ fn nak_in_requesting_restarts_and_foreign_replies_are_ignored() {
     o.options.client_id = Some(ClientId::from_mac([9; 6]));
     c.handle_message(t, &o);
     let mut o = reply(&d, MessageType::Offer, 60);
-    o.op = crate::codec::Op::Request;
+    o.op = dhcp_codec::Op::Request;
     c.handle_message(t, &o);
     assert_eq!(c.state(), State::Selecting);
     assert!(drain(&mut c).is_empty());
@@ -452,7 +452,7 @@ fn late_ack_after_expiry_does_not_revive_the_address() {
 
 #[test]
 fn infinite_lease_never_renews() {
-    let (c, _) = bound(crate::codec::INFINITE_LEASE);
+    let (c, _) = bound(dhcp_codec::INFINITE_LEASE);
     assert_eq!(c.poll_timeout(), None);
     assert_eq!(c.lease().unwrap().expires_at(), None);
 }

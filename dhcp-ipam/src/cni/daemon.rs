@@ -10,7 +10,7 @@
 //!   An ADD creates a [`Client`] for the pod interface (client id `0x00` +
 //!   `<container id>/<ifname>`, the interface's MAC as chaddr) and answers once it is bound, or
 //!   with code 11 when the timeout passes.
-//! - One [`RenewalManager`] wakes the clients; their sockets are opened in the pod's
+//! - One [`RenewalScheduler`] wakes the clients; their sockets are opened in the pod's
 //!   namespace only while an exchange is in progress, and one `poll(2)` waits on all of them,
 //!   the listening socket and the next deadline. No thread per lease.
 //! - Timers run on the monotonic clock of a [`Clock`] (`CLOCK_BOOTTIME`): a jump of the wall
@@ -40,14 +40,14 @@ use cni_types::ErrorCode;
 use super::{DaemonRequest, DaemonResponse, ListEntry, lease_key};
 use crate::client::{Client, ClientConfig, DropReason, Event, Lease, Output};
 use crate::clock::{Clock, SystemClock};
-use crate::codec::ClientId;
 use crate::error::Error;
-use crate::manager::RenewalManager;
+use crate::renewal::RenewalScheduler;
 use crate::store::{LeaseRecord, LeaseStore};
-use crate::time::Time;
 use crate::transport::arp::ArpProbe;
 use crate::transport::configure::{apply_lease, refresh_lifetime, remove_lease};
 use crate::transport::{ClientSockets, Interface, in_netns, netlink_err};
+use dhcp_codec::ClientId;
+use dhcp_codec::Time;
 use rtnl_ns::Handle;
 
 /// The CNI error code of the answer to a connection from a user the daemon does not serve.
@@ -130,7 +130,7 @@ pub struct Daemon {
     listener: UnixListener,
     socket: PathBuf,
     store: LeaseStore,
-    mgr: RenewalManager,
+    mgr: RenewalScheduler,
     leases: HashMap<String, Managed>,
     /// Keys whose sockets are open.
     active: HashSet<String>,
@@ -202,7 +202,7 @@ impl Daemon {
             listener,
             socket: cfg.socket.clone(),
             store,
-            mgr: RenewalManager::new(),
+            mgr: RenewalScheduler::new(),
             leases: HashMap::new(),
             active: HashSet::new(),
             seq: 0,
@@ -519,7 +519,7 @@ impl Daemon {
         };
         if let Some(iface) = m.sockets.as_ref().map(|s| s.interface().clone()) {
             let r = if m.configure_on_bound && m.waiter.is_none() {
-                apply_lease(&iface, &lease, now, true)
+                apply_lease(&iface, &lease, now)
             } else {
                 refresh_lifetime(&iface, &lease, now).map(drop)
             };
@@ -563,7 +563,7 @@ impl Daemon {
                 tracing::warn!(
                     "{key}: {} is in use by {}; declining it",
                     p.lease.ip(),
-                    crate::codec::HwAddr::mac(mac)
+                    dhcp_codec::HwAddr::mac(mac)
                 );
                 m.probe = None;
                 let mut out = Vec::new();
@@ -843,12 +843,7 @@ impl Daemon {
         let iface = match Interface::lookup(Some(&netns), ifname) {
             Ok(i) => i,
             Err(e) => {
-                respond(
-                    &mut self.outbox,
-                    stream,
-                    &DaemonResponse::error(ErrorCode::IoFailure, e.to_string()),
-                    now,
-                );
+                respond(&mut self.outbox, stream, &DaemonResponse::failure(&e), now);
                 return;
             }
         };
@@ -863,12 +858,7 @@ impl Daemon {
             saved_at: Some(self.clock.stamp()),
         };
         if let Err(e) = self.store.save(&record) {
-            respond(
-                &mut self.outbox,
-                stream,
-                &DaemonResponse::error(ErrorCode::IoFailure, e.to_string()),
-                now,
-            );
+            respond(&mut self.outbox, stream, &DaemonResponse::failure(&e), now);
             return;
         }
         self.seq += 1;
@@ -905,7 +895,7 @@ impl Daemon {
         }
         match self.store.remove(key) {
             Ok(()) => DaemonResponse::ok(),
-            Err(e) => DaemonResponse::error(ErrorCode::IoFailure, e.to_string()),
+            Err(e) => DaemonResponse::failure(&e),
         }
     }
 
@@ -946,7 +936,7 @@ impl Daemon {
                 ErrorCode::Internal,
                 format!("{key}: leased address {} is not on {ifname}", lease.address),
             ),
-            Err(e) => DaemonResponse::error(ErrorCode::Internal, e.to_string()),
+            Err(e) => DaemonResponse::failure(&e),
         }
     }
 }

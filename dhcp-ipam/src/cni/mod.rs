@@ -3,7 +3,7 @@
 //! The plugin binary is short-lived: for ADD, DEL, CHECK, STATUS and GC it asks the node daemon
 //! over a unix socket ([`DaemonRequest`] / [`DaemonResponse`], one JSON line each way). The
 //! daemon ([`daemon::Daemon`]) owns every lease of the node: it acquires them in the pod's
-//! namespace, keeps them renewed from one thread (a [`RenewalManager`](crate::manager)), stores
+//! namespace, keeps them renewed from one thread (a [`RenewalScheduler`](crate::renewal)), stores
 //! them ([`LeaseStore`](crate::store)) so that a restart of the daemon loses none of them, and
 //! releases them on DEL with a RELEASE the server accepts (unicast from the leased address,
 //! the lease's client id, no option 50).
@@ -157,6 +157,13 @@ impl DaemonResponse {
             lease: Some(lease),
             ..DaemonResponse::ok()
         }
+    }
+
+    /// Failure from one of this crate's errors, with its CNI code ([`Error::cni_code`]).
+    ///
+    /// [`Error::cni_code`]: crate::Error::cni_code
+    pub fn failure(err: &crate::Error) -> Self {
+        DaemonResponse::error(err.cni_code(), err.to_string())
     }
 
     /// Failure with a CNI error code.

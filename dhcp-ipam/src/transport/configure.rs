@@ -9,8 +9,8 @@ use rtnl_ns::{Handle, Prefix, Route};
 
 use crate::client::Lease;
 use crate::error::Error;
-use crate::time::Time;
 use crate::transport::{Interface, in_netns, netlink_err};
+use dhcp_codec::Time;
 
 /// The routes a lease asks for on link `oif`: every option 121 route when present (RFC 3442:
 /// option 3 is then ignored), else a default route through the first router. A destination of
@@ -61,18 +61,16 @@ fn open(iface: &Interface) -> Result<Handle, Error> {
 }
 
 /// Puts `lease`'s address on the interface with the lifetime left at `now` (updating it when
-/// the address is already there), and, with `routes`, its routes.
-pub fn apply_lease(iface: &Interface, lease: &Lease, now: Time, routes: bool) -> Result<(), Error> {
+/// the address is already there), and its routes.
+pub fn apply_lease(iface: &Interface, lease: &Lease, now: Time) -> Result<(), Error> {
     let address = lease_address(lease, iface.index, now);
     in_netns(iface.netns.as_deref(), || {
         let mut rtnl = open(iface)?;
         rtnl.replace_address(&address)
             .map_err(|e| netlink_err(format!("add address {}", lease.address), &iface.name, e))?;
-        if routes {
-            for r in lease_routes(lease, iface.index) {
-                rtnl.replace_route(&r, RouteProtocol::Dhcp)
-                    .map_err(|e| netlink_err(format!("add route {r}"), &iface.name, e))?;
-            }
+        for r in lease_routes(lease, iface.index) {
+            rtnl.replace_route(&r, RouteProtocol::Dhcp)
+                .map_err(|e| netlink_err(format!("add route {r}"), &iface.name, e))?;
         }
         Ok(())
     })
@@ -204,7 +202,7 @@ mod tests {
         let past = lease_address(&l, 3, Time::ZERO + Duration::from_secs(700));
         assert_eq!(past.lifetimes, Lifetimes::both(1));
         // an infinite lease is permanent; a /31 has no broadcast address
-        let forever = lease("10.0.0.4/31", crate::codec::INFINITE_LEASE, "");
+        let forever = lease("10.0.0.4/31", dhcp_codec::INFINITE_LEASE, "");
         let a = lease_address(&forever, 3, Time::ZERO);
         assert_eq!((a.broadcast, a.lifetimes), (None, Lifetimes::FOREVER));
     }

@@ -33,8 +33,8 @@ pub use udp::UdpSocket;
 use rtnl_ns::{Handle, NetnsFile};
 
 use crate::client::{Destination, Transmit};
-use crate::codec::{HwAddr, Message, Op};
 use crate::error::Error;
+use dhcp_codec::{HwAddr, Message, Op};
 
 /// Runs `f` in the network namespace `netns` (a file such as `/var/run/netns/pod1` or
 /// `/proc/<pid>/ns/net`), or in the caller's namespace when `None`, and returns its result.

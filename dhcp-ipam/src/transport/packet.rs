@@ -15,7 +15,7 @@ use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
 use socket2::{Domain, SockFilter, Socket, Type};
 
 use super::raw::{as_uninit, link_addr};
-use crate::codec::{CLIENT_PORT, SERVER_PORT};
+use dhcp_codec::{CLIENT_PORT, SERVER_PORT};
 
 const ETH_P_IP: u16 = 0x0800;
 

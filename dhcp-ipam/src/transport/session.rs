@@ -5,21 +5,29 @@ use std::time::Duration;
 
 use crate::client::{Client, Event, Lease, Output, State};
 use crate::error::Error;
-use crate::time::Time;
 use crate::transport::arp::ArpProbe;
 use crate::transport::configure::{apply_lease, remove_lease};
 use crate::transport::{ClientSockets, Interface};
+use dhcp_codec::Time;
+
+/// Whether a [`Session`] changes its interface as the client's leases come and go.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum InterfaceChanges {
+    Apply,
+    Leave,
+}
 
 /// One client driven over real sockets with the wall clock.
 ///
-/// With `configure` set, the session applies the client's events to the interface: the
+/// The session applies the client's events to the interface, as a DHCP client does: the
 /// address (with the lease's lifetime) and routes on BOUND, a new lifetime on each renewal,
-/// removal when the lease is dropped.
+/// removal when the lease is dropped. [`Session::leave_interface_alone`] makes it only report
+/// leases.
 #[derive(Debug)]
 pub struct Session {
     client: Client,
     sockets: ClientSockets,
-    configure: bool,
+    interface: InterfaceChanges,
     current: Option<Lease>,
     events: Vec<Event>,
     arp_check: Option<Duration>,
@@ -27,17 +35,23 @@ pub struct Session {
 }
 
 impl Session {
-    /// A session for `client` on `iface`.
-    pub fn new(client: Client, iface: Interface, configure: bool) -> Self {
+    /// A session for `client` on `iface`, configuring the interface.
+    pub fn new(client: Client, iface: Interface) -> Self {
         Session {
             client,
             sockets: ClientSockets::new(iface),
-            configure,
+            interface: InterfaceChanges::Apply,
             current: None,
             events: Vec::new(),
             arp_check: None,
             declined: Vec::new(),
         }
+    }
+
+    /// Leaves the interface as it is: leases are only reported (someone else configures it).
+    pub fn leave_interface_alone(mut self) -> Self {
+        self.interface = InterfaceChanges::Leave;
+        self
     }
 
     /// Before using a newly acquired address, probe for it by ARP for `wait`; when another
@@ -155,7 +169,7 @@ impl Session {
                             tracing::warn!(
                                 "{} is in use by {}: declining it",
                                 l.ip(),
-                                crate::codec::HwAddr::mac(mac)
+                                dhcp_codec::HwAddr::mac(mac)
                             );
                             self.declined.push((l.ip(), mac));
                             self.events.push(e);
@@ -179,14 +193,14 @@ impl Session {
         let iface = self.sockets.interface().clone();
         match e {
             Event::Bound(l) | Event::Renewed(l) => {
-                if self.configure {
-                    apply_lease(&iface, l, Time::now(), true)?;
+                if self.interface == InterfaceChanges::Apply {
+                    apply_lease(&iface, l, Time::now())?;
                 }
                 self.current = Some(l.clone());
             }
             Event::Drop { .. } => {
                 if let Some(l) = self.current.take()
-                    && self.configure
+                    && self.interface == InterfaceChanges::Apply
                 {
                     remove_lease(&iface, &l)?;
                 }

@@ -10,7 +10,7 @@ use std::os::fd::{AsFd, BorrowedFd};
 use socket2::{Domain, Protocol, SockAddr, Socket, Type};
 
 use super::raw::as_uninit;
-use crate::codec::{CLIENT_PORT, SERVER_PORT};
+use dhcp_codec::{CLIENT_PORT, SERVER_PORT};
 
 /// A UDP socket bound to `address`:68 on one interface. Open it in the interface's namespace.
 #[derive(Debug)]

@@ -8,9 +8,9 @@ use std::collections::{BTreeMap, HashMap};
 use std::net::Ipv4Addr;
 use std::time::Duration;
 
-use dhcp_ipam::Time;
+use dhcp_codec::Time;
+use dhcp_codec::{ClientId, HwAddr, Message, MessageType, Op};
 use dhcp_ipam::client::Destination;
-use dhcp_ipam::codec::{ClientId, HwAddr, Message, MessageType, Op};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 

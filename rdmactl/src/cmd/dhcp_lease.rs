@@ -8,9 +8,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use clap::Args;
-use dhcp_ipam::Time;
+use dhcp_codec::ClientId;
+use dhcp_codec::Time;
 use dhcp_ipam::client::{Client, ClientConfig, Event, Lease};
-use dhcp_ipam::codec::ClientId;
 use dhcp_ipam::transport::{Interface, Session};
 use serde::Serialize;
 
@@ -109,7 +109,7 @@ pub fn run(args: LeaseArgs) -> Result<(), CmdError> {
     let seed = u64::from(std::process::id()) ^ Time::now().as_millis();
     let client = Client::new(config, seed, Time::now());
     // Probe each new address by ARP first: a conflict means DHCPDECLINE and another try.
-    let mut session = Session::new(client, iface, true).with_arp_check(Duration::from_millis(200));
+    let mut session = Session::new(client, iface).with_arp_check(Duration::from_millis(200));
 
     let stop = Arc::new(AtomicBool::new(false));
     for signal in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 
 use clap::Args;
-use dhcp_ipam::server::{ServeConfig, ServerConfig, Timers, UdpServer};
+use dhcp_server::{ServeConfig, ServerConfig, Timers, UdpServer};
 
 use super::CmdError;
 

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 ///
 /// ```
 /// use std::time::Duration;
-/// use dhcp_ipam::Time;
+/// use dhcp_codec::Time;
 ///
 /// let t = Time::from_secs(100);
 /// assert_eq!(t + Duration::from_millis(1500), Time::from_millis(101_500));

@@ -11,17 +11,19 @@
 //!   `FILE` and the directory synced: a crash leaves either the old or the new file, whole.
 //!   [`LeaseFile::open`] compacts right away, so a torn tail never ends up mid-file.
 //! - `FILE.lock` is locked (`flock`) while the file is open: two servers never share one file.
+//! - All of it is [`state_files`]' ([`Journal`], [`FileLock`]): files `0600`, and a journal that
+//!   is a link, belongs to another user or can be written by others is refused.
 //!
 //! ```
-//! use dhcp_ipam::server::{ClientKey, LeaseFile, LeaseRecord, RecordState};
+//! use dhcp_server::{ClientKey, LeaseFile, LeaseRecord, RecordState};
 //! let dir = tempfile::tempdir().unwrap();
 //! let path = dir.path().join("leases");
 //! let rec = LeaseRecord {
 //!     ip: "10.0.0.9".parse().unwrap(),
 //!     state: RecordState::Bound,
 //!     client: Some(ClientKey::mac([2, 0, 0, 0, 0, 1])),
-//!     starts: 100,
-//!     ends: 700,
+//!     starts: dhcp_codec::Time::from_secs(100),
+//!     ends: dhcp_codec::Time::from_secs(700),
 //! };
 //! {
 //!     let (mut file, old) = LeaseFile::open(&path).unwrap();
@@ -34,37 +36,28 @@
 //! ```
 
 use std::collections::HashMap;
-use std::fs::{File, OpenOptions};
-use std::io::{Read, Write};
 use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
 
-use nix::fcntl::{Flock, FlockArg};
+use state_files::{FileLock, Journal};
 
-use super::alloc::LeaseRecord;
+use crate::alloc::LeaseRecord;
 use crate::error::Error;
 
 /// An open lease file, locked for this process.
 #[derive(Debug)]
 pub struct LeaseFile {
-    path: PathBuf,
-    file: File,
-    _lock: Flock<File>,
+    journal: Journal,
+    _lock: FileLock,
     /// Lines appended since the last compaction.
     appended: usize,
     /// Records in the file right after the last compaction.
     compacted: usize,
-    /// The directory still needs a sync for the last compaction's rename to be durable.
-    dir_dirty: bool,
     buf: Vec<u8>,
 }
 
-fn io_err<'a>(op: &'static str, path: &'a Path) -> impl FnOnce(std::io::Error) -> Error + 'a {
-    move |source| Error::LeaseFile {
-        op,
-        path: path.to_path_buf(),
-        source,
-    }
+fn journal_err(op: &'static str) -> impl FnOnce(state_files::Error) -> Error {
+    move |source| Error::Journal { op, source }
 }
 
 fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
@@ -74,56 +67,43 @@ fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
 }
 
 impl LeaseFile {
-    /// Opens (creating it if missing) and locks the lease file at `path`, reads its records
-    /// (the latest record of each address, in file order), and compacts it.
+    /// Opens (creating it `0600` if missing) and locks the lease file at `path`, reads its
+    /// records (the latest record of each address, in file order), and compacts it. The file and
+    /// its directory must be trusted (see [`state_files::read`]): a journal another user could
+    /// have written is refused, not replayed.
     pub fn open(path: impl AsRef<Path>) -> Result<(LeaseFile, Vec<LeaseRecord>), Error> {
         let path = path.as_ref().to_path_buf();
-        let lock_path = with_suffix(&path, ".lock");
-        let lock_file = OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&lock_path)
-            .map_err(io_err("open lock of", &path))?;
-        let lock = Flock::lock(lock_file, FlockArg::LockExclusiveNonblock).map_err(|(_, e)| {
-            if e == nix::errno::Errno::EWOULDBLOCK {
-                Error::ServerLeaseLocked { path: path.clone() }
-            } else {
-                Error::LeaseFile {
-                    op: "lock",
-                    path: path.clone(),
-                    source: e.into(),
-                }
-            }
-        })?;
-        let records = match File::open(&path) {
-            Ok(mut f) => {
-                let mut text = Vec::new();
-                f.read_to_end(&mut text).map_err(io_err("read", &path))?;
-                parse_journal(&text, &path)?
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
-            Err(e) => return Err(io_err("read", &path)(e)),
+        let lock = FileLock::try_exclusive(&with_suffix(&path, ".lock"))
+            .map_err(journal_err("lock"))?
+            .ok_or_else(|| Error::ServerLeaseLocked { path: path.clone() })?;
+        let (journal, text) = Journal::open(&path).map_err(journal_err("open"))?;
+        let records = parse_journal(&text, &path)?;
+        let mut file = LeaseFile {
+            journal,
+            _lock: lock,
+            appended: 0,
+            compacted: 0,
+            buf: Vec::new(),
         };
-        let (file, dir_synced) = write_compacted(&path, &records)?;
-        let compacted = records.len();
-        Ok((
-            LeaseFile {
-                path,
-                file,
-                _lock: lock,
-                appended: 0,
-                compacted,
-                dir_dirty: !dir_synced,
-                buf: Vec::new(),
-            },
-            records,
-        ))
+        file.compact(&records)?;
+        Ok((file, records))
     }
 
     /// The file's path.
     pub fn path(&self) -> &Path {
-        &self.path
+        self.journal.path()
+    }
+
+    fn encode(&mut self, records: &[LeaseRecord]) -> Result<(), Error> {
+        self.buf.clear();
+        for r in records {
+            serde_json::to_writer(&mut self.buf, r).map_err(|source| Error::EncodeRecord {
+                path: self.journal.path().to_path_buf(),
+                source,
+            })?;
+            self.buf.push(b'\n');
+        }
+        Ok(())
     }
 
     /// Appends `records` with a single write. Not durable until [`LeaseFile::sync`].
@@ -131,18 +111,10 @@ impl LeaseFile {
         if records.is_empty() {
             return Ok(());
         }
-        self.buf.clear();
-        for r in records {
-            serde_json::to_writer(&mut self.buf, r).map_err(|e| Error::LeaseFile {
-                op: "encode record for",
-                path: self.path.clone(),
-                source: e.into(),
-            })?;
-            self.buf.push(b'\n');
-        }
-        self.file
-            .write_all(&self.buf)
-            .map_err(io_err("append to", &self.path))?;
+        self.encode(records)?;
+        self.journal
+            .append(&self.buf)
+            .map_err(journal_err("append to"))?;
         self.appended += records.len();
         Ok(())
     }
@@ -150,12 +122,7 @@ impl LeaseFile {
     /// Makes everything appended so far durable (`fdatasync`, and the directory if the last
     /// compaction could not sync it).
     pub fn sync(&mut self) -> Result<(), Error> {
-        self.file.sync_data().map_err(io_err("sync", &self.path))?;
-        if self.dir_dirty {
-            sync_dir(&self.path)?;
-            self.dir_dirty = false;
-        }
-        Ok(())
+        self.journal.sync().map_err(journal_err("sync"))
     }
 
     /// True when the journal has grown well past what a compaction would leave.
@@ -164,55 +131,22 @@ impl LeaseFile {
     }
 
     /// Replaces the file with exactly `records` (atomically: temp file, sync, rename, sync the
-    /// directory).
+    /// directory; a failed directory sync is retried at the next [`LeaseFile::sync`]).
     pub fn compact(&mut self, records: &[LeaseRecord]) -> Result<(), Error> {
-        let (file, dir_synced) = write_compacted(&self.path, records)?;
-        self.file = file;
-        self.dir_dirty = !dir_synced;
+        self.encode(records)?;
+        self.journal
+            .replace(&self.buf)
+            .map_err(journal_err("compact"))?;
+        if self.journal.dir_sync_pending() {
+            tracing::warn!(
+                path = %self.journal.path().display(),
+                "the compacted lease file's directory could not be synced; retried at the next sync"
+            );
+        }
         self.appended = 0;
         self.compacted = records.len();
         Ok(())
     }
-}
-
-/// Writes `records` to `path` atomically; returns the new file (positioned at its end, for
-/// appending) and whether the directory was synced too.
-fn write_compacted(path: &Path, records: &[LeaseRecord]) -> Result<(File, bool), Error> {
-    let tmp = with_suffix(path, ".tmp");
-    let mut buf = Vec::with_capacity(records.len() * 120);
-    for r in records {
-        serde_json::to_writer(&mut buf, r).map_err(|e| Error::LeaseFile {
-            op: "encode record for",
-            path: path.to_path_buf(),
-            source: e.into(),
-        })?;
-        buf.push(b'\n');
-    }
-    // The handle written here is the one appended to afterwards: once renamed it *is* `path`,
-    // so no later failure can leave appends going to a replaced file.
-    let mut f = File::create(&tmp).map_err(io_err("create", &tmp))?;
-    f.write_all(&buf).map_err(io_err("write", &tmp))?;
-    f.sync_all().map_err(io_err("sync", &tmp))?;
-    std::fs::rename(&tmp, path).map_err(io_err("rename into place", path))?;
-    let dir_synced = match sync_dir(path) {
-        Ok(()) => true,
-        Err(e) => {
-            tracing::warn!("{e} (retried at the next sync)");
-            false
-        }
-    };
-    Ok((f, dir_synced))
-}
-
-/// Syncs the directory holding `path` (makes a rename in it durable).
-fn sync_dir(path: &Path) -> Result<(), Error> {
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
-    File::open(dir)
-        .and_then(|d| d.sync_all())
-        .map_err(io_err("sync directory of", path))
 }
 
 /// The latest record of each address, ordered by the line of that record.
@@ -249,16 +183,20 @@ pub(crate) fn parse_journal(text: &[u8], path: &Path) -> Result<Vec<LeaseRecord>
 
 #[cfg(test)]
 mod tests {
+    use std::fs::OpenOptions;
+    use std::io::Write;
+
     use super::*;
-    use crate::server::{ClientKey, RecordState};
+    use crate::{ClientKey, RecordState};
+    use dhcp_codec::Time;
 
     fn rec(ip: u8, state: RecordState, ends: u64) -> LeaseRecord {
         LeaseRecord {
             ip: Ipv4Addr::new(10, 0, 0, ip),
             state,
             client: Some(ClientKey::mac([2, 0, 0, 0, 0, ip])),
-            starts: 1,
-            ends,
+            starts: Time::from_secs(1),
+            ends: Time::from_secs(ends),
         }
     }
 

@@ -14,7 +14,9 @@
 //!
 //! ```
 //! use std::net::Ipv4Addr;
-//! use dhcp_ipam::server::{Allocator, ClientKey, ClientInfo, RequestKind, RequestOutcome, ServerConfig, Timers};
+//! use std::time::Duration;
+//! use dhcp_codec::Time;
+//! use dhcp_server::{Allocator, ClientKey, ClientInfo, RequestKind, RequestOutcome, ServerConfig, Timers};
 //!
 //! let conf = ServerConfig::parse(
 //!     "subnet 10.0.0.0 netmask 255.255.255.0 { range 10.0.0.10 10.0.0.20; default-lease-time 600; }",
@@ -24,12 +26,12 @@
 //! let mut alloc = Allocator::new(&conf, Timers::default());
 //! let client = ClientInfo::new(ClientKey::mac([2, 0, 0, 0, 0, 1]), Some([2, 0, 0, 0, 0, 1]));
 //! let link = Ipv4Addr::new(10, 0, 0, 1); // the interface address, or giaddr when relayed
-//! let now = 1_000;
+//! let now = Time::from_secs(1_000);
 //! let offer = alloc.offer(&client, link, None, None, now).unwrap();
 //! assert_eq!(offer.addr, Ipv4Addr::new(10, 0, 0, 10));
 //! let kind = RequestKind::Selecting { addr: offer.addr, server_is_us: true };
 //! let RequestOutcome::Ack(lease) = alloc.request(&client, link, kind, None, now) else { panic!() };
-//! assert_eq!(lease.ends, now + 600);
+//! assert_eq!(lease.ends, now + Duration::from_secs(600));
 //! assert_eq!(alloc.take_changes().len(), 1); // the binding, to persist before the ACK
 //! ```
 
@@ -39,12 +41,15 @@ use std::net::Ipv4Addr;
 
 use serde::{Deserialize, Serialize};
 
-use super::config::{HostConfig, OptionSet, ServerConfig, SubnetConfig};
-use super::key::ClientKey;
+use crate::config::{HostConfig, OptionSet, ServerConfig, SubnetConfig};
 use crate::error::Error;
+use crate::key::ClientKey;
+use dhcp_codec::Time;
 
-/// Seconds since the Unix epoch (or any fixed origin in simulations).
-pub type Secs = u64;
+/// `n` seconds.
+fn secs(n: u32) -> std::time::Duration {
+    std::time::Duration::from_secs(u64::from(n))
+}
 
 /// How long offers and declines hold an address.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -113,7 +118,7 @@ pub struct Grant {
     /// Lease length in seconds.
     pub lease_secs: u32,
     /// When the lease (or the offer) ends.
-    pub ends: Secs,
+    pub ends: Time,
     /// Index of the subnet in the configuration.
     pub subnet: usize,
     /// Index of the matching host declaration, if the client has one.
@@ -154,9 +159,9 @@ pub struct LeaseRecord {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client: Option<ClientKey>,
     /// When the lease started.
-    pub starts: Secs,
+    pub starts: Time,
     /// When it ends (bound, declined) or ended (free).
-    pub ends: Secs,
+    pub ends: Time,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -177,10 +182,10 @@ struct Slot {
     /// The slot's address (kept here: one cache line per slot on the hot path).
     addr: Ipv4Addr,
     owner: Option<ClientKey>,
-    starts: Secs,
-    expires: Secs,
+    starts: Time,
+    expires: Time,
     /// Expiry time of this slot's live entry in the heap (0: none).
-    queued: Secs,
+    queued: Time,
 }
 
 #[derive(Debug)]
@@ -210,7 +215,7 @@ pub struct Allocator {
     slots: Vec<Slot>,
     /// (pool, client) -> the slot it holds or remembers in that pool.
     clients: HashMap<(u16, ClientKey), u32, foldhash::fast::RandomState>,
-    heap: BinaryHeap<Reverse<(Secs, u32)>>,
+    heap: BinaryHeap<Reverse<(Time, u32)>>,
     /// Map entries whose slot went to another client since the last sweep (they are ignored:
     /// every lookup checks the slot's owner).
     stale: usize,
@@ -254,9 +259,9 @@ impl Allocator {
                         pool: pi as u16,
                         addr,
                         owner: None,
-                        starts: 0,
-                        expires: 0,
-                        queued: 0,
+                        starts: Time::ZERO,
+                        expires: Time::ZERO,
+                        queued: Time::ZERO,
                     });
                 }
             }
@@ -356,9 +361,9 @@ impl Allocator {
         requested.unwrap_or(default).min(max).max(1)
     }
 
-    fn schedule(&mut self, slot: u32, at: Secs) {
+    fn schedule(&mut self, slot: u32, at: Time) {
         let s = &mut self.slots[slot as usize];
-        if s.queued == 0 || s.queued > at {
+        if s.queued == Time::ZERO || s.queued > at {
             s.queued = at;
             self.heap.push(Reverse((at, slot)));
         }
@@ -381,7 +386,7 @@ impl Allocator {
 
     /// Ends every offer, lease and decline whose time is up at `now`. Every other operation
     /// calls this first.
-    pub fn expire(&mut self, now: Secs) {
+    pub fn expire(&mut self, now: Time) {
         while let Some(&Reverse((at, slot))) = self.heap.peek() {
             if at > now {
                 break;
@@ -391,7 +396,7 @@ impl Allocator {
             if s.queued != at {
                 continue; // superseded entry
             }
-            s.queued = 0;
+            s.queued = Time::ZERO;
             match s.state {
                 SlotState::Offered | SlotState::Bound | SlotState::Declined => {
                     if s.expires <= now {
@@ -437,7 +442,7 @@ impl Allocator {
     }
 
     /// Takes free `slot` for `key` as an offer.
-    fn take_for_offer(&mut self, slot: u32, key: &ClientKey, now: Secs) {
+    fn take_for_offer(&mut self, slot: u32, key: &ClientKey, now: Time) {
         if self.slots[slot as usize].owner.as_ref() != Some(key) {
             self.forget_owner(slot);
         }
@@ -447,7 +452,7 @@ impl Allocator {
         {
             self.release_offer(old, key);
         }
-        let ends = now + u64::from(self.timers.offer_secs);
+        let ends = now + secs(self.timers.offer_secs);
         let s = &mut self.slots[slot as usize];
         s.state = SlotState::Offered;
         s.owner = Some(key.clone());
@@ -483,7 +488,7 @@ impl Allocator {
         link: Ipv4Addr,
         requested: Option<Ipv4Addr>,
         requested_secs: Option<u32>,
-        now: Secs,
+        now: Time,
     ) -> Result<Grant, Error> {
         self.expire(now);
         let pool = self
@@ -496,7 +501,7 @@ impl Allocator {
             return Ok(Grant {
                 addr: fixed,
                 lease_secs,
-                ends: now + u64::from(lease_secs),
+                ends: now + secs(lease_secs),
                 subnet: pool,
                 host: host_idx,
             });
@@ -553,7 +558,7 @@ impl Allocator {
         link: Ipv4Addr,
         kind: RequestKind,
         requested_secs: Option<u32>,
-        now: Secs,
+        now: Time,
     ) -> RequestOutcome {
         self.expire(now);
         let Some(pool) = self.subnet_for_link(link) else {
@@ -588,7 +593,7 @@ impl Allocator {
         let host = self.host_for(client, pool);
         let host_idx = host.map(|(h, _)| h);
         let lease_secs = self.lease_secs(pool, host_idx, requested_secs);
-        let ends = now + u64::from(lease_secs);
+        let ends = now + secs(lease_secs);
         if let Some((_, Some(fixed))) = host {
             return if fixed == addr {
                 RequestOutcome::Ack(Grant {
@@ -657,7 +662,7 @@ impl Allocator {
     }
 
     /// A DHCPRELEASE: frees `addr` if `client` holds it. Returns whether it did.
-    pub fn release(&mut self, client: &ClientInfo, addr: Ipv4Addr, now: Secs) -> bool {
+    pub fn release(&mut self, client: &ClientInfo, addr: Ipv4Addr, now: Time) -> bool {
         self.expire(now);
         let Some(slot) = self.slot_of_addr(addr) else {
             return false;
@@ -687,7 +692,7 @@ impl Allocator {
     /// A DHCPDECLINE: `client` found `addr` in use. The address stays out of use for
     /// [`Timers::decline_secs`]; the client's next DISCOVER gets another one. Returns whether
     /// the address was the client's.
-    pub fn decline(&mut self, client: &ClientInfo, addr: Ipv4Addr, now: Secs) -> bool {
+    pub fn decline(&mut self, client: &ClientInfo, addr: Ipv4Addr, now: Time) -> bool {
         self.expire(now);
         let Some(slot) = self.slot_of_addr(addr) else {
             return false;
@@ -699,7 +704,7 @@ impl Allocator {
             return false;
         }
         self.forget_owner(slot);
-        let ends = now + u64::from(self.timers.decline_secs);
+        let ends = now + secs(self.timers.decline_secs);
         let s = &mut self.slots[slot as usize];
         s.state = SlotState::Declined;
         s.starts = now;
@@ -723,7 +728,7 @@ impl Allocator {
     /// Applies a record read back from the lease file. Records for addresses no longer in any
     /// range are skipped (returns false). Bound and declined records that ended before `now`
     /// leave the address free (a bound one remembers its client).
-    pub fn restore(&mut self, record: &LeaseRecord, now: Secs) -> bool {
+    pub fn restore(&mut self, record: &LeaseRecord, now: Time) -> bool {
         let Some(slot) = self.slot_of_addr(record.ip) else {
             return false;
         };
@@ -857,6 +862,11 @@ impl Allocator {
 mod tests {
     use super::*;
 
+    /// `s` seconds after the epoch of these tests.
+    fn t(s: u64) -> Time {
+        Time::from_secs(s)
+    }
+
     fn conf(text: &str) -> ServerConfig {
         ServerConfig::parse(text, "t.conf").unwrap()
     }
@@ -882,7 +892,7 @@ mod tests {
         ClientInfo::new(ClientKey::mac(mac), Some(mac))
     }
 
-    fn dora(a: &mut Allocator, cl: &ClientInfo, now: Secs) -> Grant {
+    fn dora(a: &mut Allocator, cl: &ClientInfo, now: Time) -> Grant {
         let g = a.offer(cl, LINK, None, None, now).unwrap();
         match a.request(
             cl,
@@ -902,27 +912,27 @@ mod tests {
     #[test]
     fn reserved_address_skipped_and_given_to_its_host() {
         let mut a = small();
-        assert_eq!(dora(&mut a, &c(1), 0).addr, Ipv4Addr::new(10, 0, 0, 10));
-        assert_eq!(dora(&mut a, &c(2), 0).addr, Ipv4Addr::new(10, 0, 0, 12));
+        assert_eq!(dora(&mut a, &c(1), t(0)).addr, Ipv4Addr::new(10, 0, 0, 10));
+        assert_eq!(dora(&mut a, &c(2), t(0)).addr, Ipv4Addr::new(10, 0, 0, 12));
         assert!(matches!(
-            a.offer(&c(3), LINK, None, None, 0),
+            a.offer(&c(3), LINK, None, None, t(0)),
             Err(Error::PoolExhausted { .. })
         ));
-        let g = dora(&mut a, &c(0x99), 0);
+        let g = dora(&mut a, &c(0x99), t(0));
         assert_eq!((g.addr, g.host), (Ipv4Addr::new(10, 0, 0, 11), Some(0)));
     }
 
     #[test]
     fn offers_lapse_and_leases_expire() {
         let mut a = small();
-        let g = a.offer(&c(1), LINK, None, None, 0).unwrap();
+        let g = a.offer(&c(1), LINK, None, None, t(0)).unwrap();
         assert_eq!(a.holder_of(g.addr), Some(&c(1).key));
         // another client after the offer lapsed gets ... the next free address first (LRU),
         // and the lapsed one only when nothing else is left
-        let g2 = a.offer(&c(2), LINK, None, None, 11).unwrap();
+        let g2 = a.offer(&c(2), LINK, None, None, t(11)).unwrap();
         assert_ne!(g2.addr, g.addr);
         assert_eq!(a.holder_of(g.addr), None);
-        let g3 = a.offer(&c(3), LINK, None, None, 11).unwrap();
+        let g3 = a.offer(&c(3), LINK, None, None, t(11)).unwrap();
         assert_eq!(g3.addr, g.addr);
         // REQUEST for the lapsed offer from c(1): someone else holds it now
         let out = a.request(
@@ -933,48 +943,48 @@ mod tests {
                 server_is_us: true,
             },
             None,
-            11,
+            t(11),
         );
         assert!(matches!(out, RequestOutcome::Nak(_)), "{out:?}");
         // bound lease expires
-        let l = dora(&mut a, &c(2), 12);
-        assert_eq!(l.ends, 112);
+        let l = dora(&mut a, &c(2), t(12));
+        assert_eq!(l.ends, t(112));
         assert_eq!(a.holder_of(l.addr), Some(&c(2).key));
-        a.expire(112);
+        a.expire(t(112));
         assert_eq!(a.holder_of(l.addr), None);
     }
 
     #[test]
     fn returning_client_gets_its_old_address() {
         let mut a = small();
-        let first = dora(&mut a, &c(1), 0);
-        assert!(a.release(&c(1), first.addr, 5));
-        let again = dora(&mut a, &c(1), 6);
+        let first = dora(&mut a, &c(1), t(0));
+        assert!(a.release(&c(1), first.addr, t(5)));
+        let again = dora(&mut a, &c(1), t(6));
         assert_eq!(first.addr, again.addr);
     }
 
     #[test]
     fn renew_extends_and_lease_time_is_clamped() {
         let mut a = small();
-        let l = dora(&mut a, &c(1), 0);
+        let l = dora(&mut a, &c(1), t(0));
         let out = a.request(
             &c(1),
             LINK,
             RequestKind::Renewing { ciaddr: l.addr },
             Some(10_000),
-            50,
+            t(50),
         );
         let RequestOutcome::Ack(g) = out else {
             panic!("{out:?}")
         };
-        assert_eq!((g.lease_secs, g.ends), (200, 250));
+        assert_eq!((g.lease_secs, g.ends), (200, t(250)));
         // someone else renewing that address is refused
         let out = a.request(
             &c(2),
             LINK,
             RequestKind::Renewing { ciaddr: l.addr },
             None,
-            60,
+            t(60),
         );
         assert!(matches!(out, RequestOutcome::Nak(_)));
         // wrong network
@@ -985,7 +995,7 @@ mod tests {
                 addr: Ipv4Addr::new(10, 9, 9, 9),
             },
             None,
-            60,
+            t(60),
         );
         assert!(matches!(out, RequestOutcome::Nak(_)));
     }
@@ -993,15 +1003,15 @@ mod tests {
     #[test]
     fn decline_keeps_address_out_of_use() {
         let mut a = small();
-        let l = dora(&mut a, &c(1), 0);
-        assert!(a.decline(&c(1), l.addr, 1));
-        let g = dora(&mut a, &c(1), 2);
+        let l = dora(&mut a, &c(1), t(0));
+        assert!(a.decline(&c(1), l.addr, t(1)));
+        let g = dora(&mut a, &c(1), t(2));
         assert_ne!(g.addr, l.addr);
-        assert!(a.release(&c(1), g.addr, 3));
+        assert!(a.release(&c(1), g.addr, t(3)));
         // c(2) can take g.addr? it is remembered for c(1) but free; declined one is not offered
-        let g2 = a.offer(&c(2), LINK, None, None, 3).unwrap();
+        let g2 = a.offer(&c(2), LINK, None, None, t(3)).unwrap();
         assert_ne!(g2.addr, l.addr);
-        a.expire(51);
+        a.expire(t(51));
         assert_eq!(a.holder_of(l.addr), None);
         let rec = a.take_changes();
         assert!(rec.iter().any(|r| r.state == RecordState::Declined));
@@ -1011,26 +1021,26 @@ mod tests {
     fn init_reboot_of_unknown_free_address_is_acked() {
         let mut a = small();
         let addr = Ipv4Addr::new(10, 0, 0, 12);
-        let out = a.request(&c(5), LINK, RequestKind::InitReboot { addr }, None, 0);
+        let out = a.request(&c(5), LINK, RequestKind::InitReboot { addr }, None, t(0));
         assert!(matches!(out, RequestOutcome::Ack(ref g) if g.addr == addr));
-        let out = a.request(&c(6), LINK, RequestKind::InitReboot { addr }, None, 0);
+        let out = a.request(&c(6), LINK, RequestKind::InitReboot { addr }, None, t(0));
         assert!(matches!(out, RequestOutcome::Nak(_)));
     }
 
     #[test]
     fn restore_round_trip() {
         let mut a = small();
-        let l1 = dora(&mut a, &c(1), 0);
-        let l2 = dora(&mut a, &c(2), 0);
-        a.release(&c(2), l2.addr, 1);
+        let l1 = dora(&mut a, &c(1), t(0));
+        let l2 = dora(&mut a, &c(2), t(0));
+        a.release(&c(2), l2.addr, t(1));
         let recs = a.records();
         let mut b = small();
         for r in &recs {
-            assert!(b.restore(r, 2));
+            assert!(b.restore(r, t(2)));
         }
         assert_eq!(b.holder_of(l1.addr), Some(&c(1).key));
         assert_eq!(b.holder_of(l2.addr), None);
-        assert_eq!(dora(&mut b, &c(2), 3).addr, l2.addr);
+        assert_eq!(dora(&mut b, &c(2), t(3)).addr, l2.addr);
         assert_eq!(b.records().len(), 2);
     }
 
@@ -1042,14 +1052,14 @@ mod tests {
             let b = n.to_be_bytes();
             let mac = [2, 1, b[0], b[1], b[2], b[3]];
             let cl = ClientInfo::new(ClientKey::mac(mac), Some(mac));
-            let g = dora(&mut a, &cl, u64::from(n));
-            assert!(a.release(&cl, g.addr, u64::from(n)));
+            let g = dora(&mut a, &cl, t(u64::from(n)));
+            assert!(a.release(&cl, g.addr, t(u64::from(n))));
             last = Some((cl, g.addr));
         }
         assert!(a.clients.len() <= 4 * 3 + 1024 + 1, "{}", a.clients.len());
         // the last client still finds its remembered address
         let (cl, addr) = last.unwrap();
-        assert_eq!(dora(&mut a, &cl, 6000).addr, addr);
+        assert_eq!(dora(&mut a, &cl, t(6000)).addr, addr);
     }
 
     #[test]
@@ -1057,8 +1067,8 @@ mod tests {
         let mut a = small();
         assert!(a.exclude(Ipv4Addr::new(10, 0, 0, 10)));
         assert!(!a.exclude(Ipv4Addr::new(10, 0, 0, 99)));
-        assert_eq!(dora(&mut a, &c(1), 0).addr, Ipv4Addr::new(10, 0, 0, 12));
-        assert!(a.offer(&c(2), LINK, None, None, 0).is_err());
+        assert_eq!(dora(&mut a, &c(1), t(0)).addr, Ipv4Addr::new(10, 0, 0, 12));
+        assert!(a.offer(&c(2), LINK, None, None, t(0)).is_err());
         let out = a.request(
             &c(2),
             LINK,
@@ -1066,7 +1076,7 @@ mod tests {
                 addr: Ipv4Addr::new(10, 0, 0, 10),
             },
             None,
-            0,
+            t(0),
         );
         assert!(matches!(out, RequestOutcome::Nak(_)));
     }
@@ -1081,12 +1091,12 @@ mod tests {
             Timers::default(),
         );
         let g = a
-            .offer(&c(1), Ipv4Addr::new(10, 1, 0, 1), None, None, 0)
+            .offer(&c(1), Ipv4Addr::new(10, 1, 0, 1), None, None, t(0))
             .unwrap();
         assert_eq!(g.subnet, 1);
         assert_eq!(g.addr, Ipv4Addr::new(10, 1, 0, 10));
         assert!(matches!(
-            a.offer(&c(1), Ipv4Addr::new(10, 2, 0, 1), None, None, 0),
+            a.offer(&c(1), Ipv4Addr::new(10, 2, 0, 1), None, None, t(0)),
             Err(Error::NoSubnet { .. })
         ));
     }

@@ -4,7 +4,7 @@
 
 use libfuzzer_sys::fuzz_target;
 
-use dhcp_ipam::server::{Allocator, ServerConfig, Timers};
+use dhcp_server::{Allocator, ServerConfig, Timers};
 
 fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else {

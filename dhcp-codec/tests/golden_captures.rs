@@ -1,15 +1,15 @@
-//! The codec on packets captured from real peers (see `client_captures/README.md`): udhcpc's
+//! The codec on packets captured from real peers (see `captures/README.md`): udhcpc's
 //! requests and the replies of dnsmasq, ISC dhcpd and Kea decode to what each is known to send,
 //! and re-encode to messages that decode the same.
 
 use std::net::Ipv4Addr;
 use std::path::PathBuf;
 
-use dhcp_ipam::codec::{Message, MessageType, Op};
+use dhcp_codec::{Message, MessageType, Op};
 
 fn capture(name: &str) -> Vec<u8> {
     let p = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/client_captures")
+        .join("tests/captures")
         .join(name);
     std::fs::read(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
 }

@@ -10,8 +10,8 @@
 //!
 //! ```
 //! use std::net::Ipv4Addr;
-//! use dhcp_ipam::codec::{HwAddr, Message, MessageType};
-//! use dhcp_ipam::server::{Destination, Engine, ServerConfig, Timers};
+//! use dhcp_codec::{HwAddr, Message, MessageType};
+//! use dhcp_server::{Destination, Engine, ServerConfig, Timers};
 //!
 //! let conf = ServerConfig::parse(
 //!     "subnet 10.0.0.0 netmask 255.255.255.0 { range 10.0.0.10 10.0.0.20; option routers 10.0.0.1; }",
@@ -20,7 +20,7 @@
 //! .unwrap();
 //! let mut server = Engine::new(&conf, Ipv4Addr::new(10, 0, 0, 1), Timers::default()).unwrap();
 //! let discover = Message::new_request(MessageType::Discover, 1, HwAddr::mac([2, 0, 0, 0, 0, 1]));
-//! let reply = server.handle(&discover, 1_000).unwrap();
+//! let reply = server.handle(&discover, dhcp_codec::Time::from_secs(1_000)).unwrap();
 //! assert_eq!(reply.message.message_type, MessageType::Offer);
 //! assert_eq!(reply.message.yiaddr, Ipv4Addr::new(10, 0, 0, 10));
 //! assert_eq!(reply.message.options.routers, vec![Ipv4Addr::new(10, 0, 0, 1)]);
@@ -29,11 +29,12 @@
 
 use std::net::{Ipv4Addr, SocketAddrV4};
 
-use super::alloc::{Allocator, ClientInfo, Grant, RequestKind, RequestOutcome, Secs, Timers};
-use super::config::ServerConfig;
-use super::key::ClientKey;
-use crate::codec::{CLIENT_PORT, Message, MessageType, Op, SERVER_PORT};
+use crate::alloc::{Allocator, ClientInfo, Grant, RequestKind, RequestOutcome, Timers};
+use crate::config::ServerConfig;
 use crate::error::Error;
+use crate::key::ClientKey;
+use dhcp_codec::Time;
+use dhcp_codec::{CLIENT_PORT, Message, MessageType, Op, SERVER_PORT};
 
 /// Where a reply is sent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -124,7 +125,7 @@ impl Engine {
     }
 
     /// Answers one message received at `now`. `None`: nothing to send.
-    pub fn handle(&mut self, msg: &Message, now: Secs) -> Option<Reply> {
+    pub fn handle(&mut self, msg: &Message, now: Time) -> Option<Reply> {
         let before = self.stats;
         let reply = self.handle_inner(msg, now);
         let counted =
@@ -135,7 +136,7 @@ impl Engine {
         reply
     }
 
-    fn handle_inner(&mut self, msg: &Message, now: Secs) -> Option<Reply> {
+    fn handle_inner(&mut self, msg: &Message, now: Time) -> Option<Reply> {
         if msg.op != Op::Request {
             return None;
         }
@@ -293,7 +294,13 @@ impl Engine {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::codec::{ClientId, HwAddr};
+
+    /// `s` seconds after the epoch of these tests.
+    fn t(s: u64) -> Time {
+        Time::from_secs(s)
+    }
+
+    use dhcp_codec::{ClientId, HwAddr};
 
     const SID: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 1);
 
@@ -320,7 +327,10 @@ mod tests {
     #[test]
     fn full_dora_renew_release() {
         let mut e = engine();
-        let offer = e.handle(&msg(MessageType::Discover, 1), 0).unwrap().message;
+        let offer = e
+            .handle(&msg(MessageType::Discover, 1), t(0))
+            .unwrap()
+            .message;
         assert_eq!(offer.options.server_id, Some(SID));
         assert_eq!(offer.options.lease_time, Some(600));
         assert_eq!(offer.options.renewal_time, Some(300));
@@ -337,13 +347,13 @@ mod tests {
         let mut req = msg(MessageType::Request, 1);
         req.options.server_id = Some(SID);
         req.options.requested_ip = Some(offer.yiaddr);
-        let ack = e.handle(&req, 1).unwrap();
+        let ack = e.handle(&req, t(1)).unwrap();
         assert_eq!(ack.message.message_type, MessageType::Ack);
         assert_eq!(ack.message.yiaddr, offer.yiaddr);
         // renew, unicast from the leased address
         let mut renew = msg(MessageType::Request, 1);
         renew.ciaddr = offer.yiaddr;
-        let ack = e.handle(&renew, 100).unwrap();
+        let ack = e.handle(&renew, t(100)).unwrap();
         assert_eq!(ack.message.message_type, MessageType::Ack);
         assert_eq!(
             ack.destination,
@@ -352,11 +362,11 @@ mod tests {
         let mut rel = msg(MessageType::Release, 1);
         rel.ciaddr = offer.yiaddr;
         rel.options.server_id = Some(SID);
-        assert!(e.handle(&rel, 101).is_none());
+        assert!(e.handle(&rel, t(101)).is_none());
         assert_eq!(e.stats().releases, 1);
         assert_eq!(e.stats().dropped, 0);
         // a second RELEASE of the same address changes nothing
-        assert!(e.handle(&rel, 102).is_none());
+        assert!(e.handle(&rel, t(102)).is_none());
         assert_eq!((e.stats().releases, e.stats().dropped), (1, 1));
         assert_eq!(e.allocator().holder_of(offer.yiaddr), None);
     }
@@ -367,7 +377,7 @@ mod tests {
         let mut d = msg(MessageType::Discover, 2);
         d.giaddr = Ipv4Addr::new(10, 9, 0, 1);
         d.hops = 1;
-        let r = e.handle(&d, 0).unwrap();
+        let r = e.handle(&d, t(0)).unwrap();
         assert_eq!(r.message.yiaddr, Ipv4Addr::new(10, 9, 1, 1));
         assert_eq!(r.message.giaddr, d.giaddr);
         assert_eq!(r.message.options.routers, vec![Ipv4Addr::new(10, 9, 0, 1)]);
@@ -377,14 +387,14 @@ mod tests {
         );
         // a relay on an unknown network gets nothing
         d.giaddr = Ipv4Addr::new(172, 16, 0, 1);
-        assert!(e.handle(&d, 0).is_none());
+        assert!(e.handle(&d, t(0)).is_none());
     }
 
     #[test]
     fn offer_destination_follows_the_broadcast_flag() {
         let mut e = engine();
         let mut d = msg(MessageType::Discover, 7);
-        let r = e.handle(&d, 0).unwrap();
+        let r = e.handle(&d, t(0)).unwrap();
         assert_eq!(
             r.destination,
             Destination::Client {
@@ -393,7 +403,7 @@ mod tests {
             }
         );
         d.broadcast = true;
-        let r = e.handle(&d, 0).unwrap();
+        let r = e.handle(&d, t(0)).unwrap();
         assert_eq!(r.destination, Destination::Broadcast);
         assert!(r.message.broadcast);
     }
@@ -403,7 +413,7 @@ mod tests {
         let mut e = engine();
         let mut r = msg(MessageType::Request, 3);
         r.options.requested_ip = Some(Ipv4Addr::new(192, 168, 1, 5));
-        let reply = e.handle(&r, 0).unwrap();
+        let reply = e.handle(&r, t(0)).unwrap();
         assert_eq!(reply.message.message_type, MessageType::Nak);
         assert_eq!(reply.destination, Destination::Broadcast);
         assert_eq!(reply.message.yiaddr, Ipv4Addr::UNSPECIFIED);
@@ -413,28 +423,37 @@ mod tests {
     #[test]
     fn request_for_other_server_releases_our_offer() {
         let mut e = engine();
-        let offer = e.handle(&msg(MessageType::Discover, 4), 0).unwrap().message;
+        let offer = e
+            .handle(&msg(MessageType::Discover, 4), t(0))
+            .unwrap()
+            .message;
         let mut req = msg(MessageType::Request, 4);
         req.options.server_id = Some(Ipv4Addr::new(10, 0, 0, 2));
         req.options.requested_ip = Some(Ipv4Addr::new(10, 0, 0, 200));
-        assert!(e.handle(&req, 1).is_none());
+        assert!(e.handle(&req, t(1)).is_none());
         assert_eq!(e.allocator().holder_of(offer.yiaddr), None);
     }
 
     #[test]
     fn decline_then_new_address() {
         let mut e = engine();
-        let offer = e.handle(&msg(MessageType::Discover, 5), 0).unwrap().message;
+        let offer = e
+            .handle(&msg(MessageType::Discover, 5), t(0))
+            .unwrap()
+            .message;
         let mut req = msg(MessageType::Request, 5);
         req.options.server_id = Some(SID);
         req.options.requested_ip = Some(offer.yiaddr);
-        e.handle(&req, 0).unwrap();
+        e.handle(&req, t(0)).unwrap();
         let mut dec = msg(MessageType::Decline, 5);
         dec.options.server_id = Some(SID);
         dec.options.requested_ip = Some(offer.yiaddr);
-        assert!(e.handle(&dec, 1).is_none());
+        assert!(e.handle(&dec, t(1)).is_none());
         assert_eq!(e.stats().declines, 1);
-        let again = e.handle(&msg(MessageType::Discover, 5), 2).unwrap().message;
+        let again = e
+            .handle(&msg(MessageType::Discover, 5), t(2))
+            .unwrap()
+            .message;
         assert_ne!(again.yiaddr, offer.yiaddr);
     }
 
@@ -443,10 +462,10 @@ mod tests {
         let mut e = engine();
         let mut m = msg(MessageType::Offer, 6);
         m.op = Op::Reply;
-        assert!(e.handle(&m, 0).is_none());
+        assert!(e.handle(&m, t(0)).is_none());
         let mut inf = msg(MessageType::Inform, 6);
         inf.ciaddr = Ipv4Addr::new(10, 0, 0, 99);
-        let r = e.handle(&inf, 0).unwrap();
+        let r = e.handle(&inf, t(0)).unwrap();
         assert_eq!(r.message.message_type, MessageType::Ack);
         assert_eq!(r.message.options.lease_time, None);
         assert_eq!(r.message.options.routers, vec![SID]);

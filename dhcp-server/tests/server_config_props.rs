@@ -3,7 +3,7 @@
 
 use std::net::Ipv4Addr;
 
-use dhcp_ipam::server::ServerConfig;
+use dhcp_server::ServerConfig;
 use proptest::prelude::*;
 
 /// Text built from dhcpd.conf's own vocabulary, so the parser gets past the first token.

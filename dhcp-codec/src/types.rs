@@ -100,7 +100,7 @@ impl fmt::Display for MessageType {
 /// included. Shown and parsed as lower-case hex (`01:aa:bb:cc:dd:ee:ff` or `01aabbccddeeff`).
 ///
 /// ```
-/// use dhcp_ipam::codec::ClientId;
+/// use dhcp_codec::ClientId;
 ///
 /// let id = ClientId::from_mac([0x02, 0, 0, 0, 0, 1]);
 /// assert_eq!(id.to_string(), "01020000000001");
@@ -202,8 +202,12 @@ impl<'de> Deserialize<'de> for ClientId {
     }
 }
 
-/// Lower-case hex without separators.
-pub(crate) fn hex(bytes: &[u8]) -> String {
+/// Lower-case hex without separators, as client identifiers and hardware addresses are keyed.
+///
+/// ```
+/// assert_eq!(dhcp_codec::hex(&[0x01, 0xab]), "01ab");
+/// ```
+pub fn hex(bytes: &[u8]) -> String {
     use fmt::Write;
     let mut s = String::with_capacity(bytes.len() * 2);
     for b in bytes {
@@ -212,8 +216,15 @@ pub(crate) fn hex(bytes: &[u8]) -> String {
     s
 }
 
-/// Hex bytes, with optional `:` or `-` separators between bytes.
-pub(crate) fn parse_hex(s: &str) -> Option<Vec<u8>> {
+/// Hex bytes, with optional `:` or `-` separators between bytes; `None` for anything else,
+/// including no bytes at all.
+///
+/// ```
+/// assert_eq!(dhcp_codec::parse_hex("01:ab"), Some(vec![0x01, 0xab]));
+/// assert_eq!(dhcp_codec::parse_hex("01a"), None);
+/// assert_eq!(dhcp_codec::parse_hex(""), None);
+/// ```
+pub fn parse_hex(s: &str) -> Option<Vec<u8>> {
     let digits: Vec<u8> = s
         .bytes()
         .filter(|b| *b != b':' && *b != b'-')

@@ -7,7 +7,7 @@ use std::str::FromStr;
 /// The identity of a client as the server sees it.
 ///
 /// ```
-/// use dhcp_ipam::server::ClientKey;
+/// use dhcp_server::ClientKey;
 /// let by_mac = ClientKey::from_message(None, 1, &[2, 0, 0, 0, 0, 1]).unwrap();
 /// let by_id = ClientKey::from_message(Some(&[1, 2, 0, 0, 0, 0, 1]), 1, &[2, 0, 0, 0, 0, 1]).unwrap();
 /// assert_ne!(by_mac, by_id); // as in ISC dhcpd and Kea: two different clients
@@ -88,20 +88,15 @@ impl ClientKey {
     }
 }
 
-fn hex(bytes: &[u8], f: &mut fmt::Formatter<'_>) -> fmt::Result {
-    bytes.iter().try_for_each(|b| write!(f, "{b:02x}"))
-}
-
 impl fmt::Display for ClientKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             ClientKey::ClientId(id) => {
-                f.write_str("id:")?;
-                hex(id, f)
+                write!(f, "id:{}", dhcp_codec::hex(id))
             }
             ClientKey::Hardware { htype, len, addr } => {
-                write!(f, "hw:{htype}:")?;
-                hex(&addr[..usize::from(*len).min(16)], f)
+                let addr = &addr[..usize::from(*len).min(16)];
+                write!(f, "hw:{htype}:{}", dhcp_codec::hex(addr))
             }
         }
     }
@@ -111,16 +106,6 @@ impl fmt::Debug for ClientKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         fmt::Display::fmt(self, f)
     }
-}
-
-fn unhex(s: &str) -> Option<Vec<u8>> {
-    if !s.len().is_multiple_of(2) || !s.is_ascii() {
-        return None;
-    }
-    (0..s.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).ok())
-        .collect()
 }
 
 /// The reason a text is not a [`ClientKey`].
@@ -145,13 +130,13 @@ impl FromStr for ClientKey {
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let bad = || ParseClientKeyError(s.chars().take(80).collect());
         if let Some(id) = s.strip_prefix("id:") {
-            let bytes = unhex(id).filter(|b| (2..=255).contains(&b.len()));
+            let bytes = dhcp_codec::parse_hex(id).filter(|b| (2..=255).contains(&b.len()));
             return bytes.map(|b| ClientKey::ClientId(b.into())).ok_or_else(bad);
         }
         let rest = s.strip_prefix("hw:").ok_or_else(bad)?;
         let (htype, addr) = rest.split_once(':').ok_or_else(bad)?;
         let htype: u8 = htype.parse().map_err(|_| bad())?;
-        let addr = unhex(addr).ok_or_else(bad)?;
+        let addr = dhcp_codec::parse_hex(addr).ok_or_else(bad)?;
         ClientKey::hardware(htype, &addr).ok_or_else(bad)
     }
 }

@@ -1,5 +1,6 @@
-//! Typed DHCPv4 messages (RFC 2131/2132) over `dhcproto`: a [`Message::parse`] /
-//! [`Message::emit`] pair.
+//! DHCPv4 messages for both ends of a lease, client and server: typed messages (RFC 2131/2132)
+//! over `dhcproto`, a [`Message::parse`] / [`Message::emit`] pair, and the [`Time`] both count
+//! leases in.
 //!
 //! Parsing never trusts a length: the fixed header, the magic cookie and every option's length
 //! are checked by a strict walk over the raw bytes before `dhcproto` sees them, each option this
@@ -12,7 +13,7 @@
 //!
 //! ```
 //! use std::net::Ipv4Addr;
-//! use dhcp_ipam::codec::{ClientId, HwAddr, Message, MessageType};
+//! use dhcp_codec::{ClientId, HwAddr, Message, MessageType};
 //!
 //! let mut discover = Message::new_request(
 //!     MessageType::Discover,
@@ -29,7 +30,9 @@
 //! assert_eq!(back.ciaddr, Ipv4Addr::UNSPECIFIED);
 //! ```
 
+mod error;
 mod options;
+mod time;
 mod types;
 
 use std::net::Ipv4Addr;
@@ -37,13 +40,10 @@ use std::net::Ipv4Addr;
 use dhcproto::v4::{self, DhcpOption, OptionCode};
 use dhcproto::{Decodable, Decoder, Encodable, Encoder};
 
+pub use error::{Error, Result};
 pub use options::{INFINITE_LEASE, Options, code};
-pub use types::{ClientId, HwAddr, MessageType, Route};
-
-#[allow(unused_imports)]
-pub(crate) use types::{hex, parse_hex};
-
-use crate::error::Error;
+pub use time::Time;
+pub use types::{ClientId, HwAddr, MessageType, Route, hex, parse_hex};
 
 /// Length of the fixed BOOTP header before the magic cookie.
 pub const HEADER_LEN: usize = 236;
@@ -130,7 +130,7 @@ impl Message {
     /// other field empty. The server fills in yiaddr, its identifier and the options.
     ///
     /// ```
-    /// use dhcp_ipam::codec::{HwAddr, Message, MessageType, Op};
+    /// use dhcp_codec::{HwAddr, Message, MessageType, Op};
     ///
     /// let discover = Message::new_request(MessageType::Discover, 7, HwAddr::mac([2, 0, 0, 0, 0, 9]));
     /// let offer = Message::new_reply(&discover, MessageType::Offer);
@@ -456,3 +456,8 @@ fn push_option(buf: &mut Vec<u8>, code: u8, value: &[u8]) {
 
 #[cfg(test)]
 mod tests;
+
+/// The README's examples, compiled as doc tests.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;

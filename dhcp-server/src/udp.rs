@@ -11,7 +11,7 @@
 //!
 //! ```no_run
 //! use std::sync::atomic::AtomicBool;
-//! use dhcp_ipam::server::{ServeConfig, ServerConfig, UdpServer};
+//! use dhcp_server::{ServeConfig, ServerConfig, UdpServer};
 //!
 //! let config = ServerConfig::load("/etc/dhcp/dhcpd.conf")?;
 //! let mut server = UdpServer::bind(ServeConfig {
@@ -23,27 +23,27 @@
 //! })?;
 //! let stop = AtomicBool::new(false); // set it from a signal handler
 //! server.run(&stop)?;
-//! # Ok::<(), dhcp_ipam::Error>(())
+//! # Ok::<(), dhcp_server::Error>(())
 //! ```
 
 use std::net::{Ipv4Addr, SocketAddrV4, UdpSocket};
 use std::os::fd::AsRawFd;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime};
 
 use nix::sys::socket::MsgFlags;
 use socket2::{Domain, Protocol, Socket, Type};
 
-use super::alloc::{Secs, Timers};
-use super::config::ServerConfig;
-use super::engine::{Destination, Engine, Reply, Stats};
-use super::leasefile::LeaseFile;
-use crate::codec::{CLIENT_PORT, Message, MessageType, SERVER_PORT};
+use crate::alloc::Timers;
+use crate::config::ServerConfig;
+use crate::engine::{Destination, Engine, Reply, Stats};
 use crate::error::Error;
-use crate::transport::in_netns;
+use crate::leasefile::LeaseFile;
+use dhcp_codec::Time;
+use dhcp_codec::{CLIENT_PORT, Message, MessageType, SERVER_PORT};
 
 /// Most packets handled per turn (and per lease file sync).
 pub const BATCH: usize = 128;
@@ -67,12 +67,27 @@ pub struct ServeConfig {
     pub timers: Timers,
 }
 
-/// The current time in seconds since the Unix epoch.
-pub fn unix_now() -> Secs {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
+/// The current wall-clock time: the server's leases are kept in wall time, as a lease file
+/// must mean the same to the next process (and the next boot).
+pub fn now() -> Time {
+    Time::from_system(SystemTime::now())
+}
+
+/// Runs `f` in the network namespace `netns` (a file such as `/var/run/netns/leaf`), or in the
+/// caller's namespace when `None`; see [`rtnl_ns::NetnsFile::run`].
+fn in_netns<T: Send>(
+    netns: Option<&Path>,
+    f: impl FnOnce() -> Result<T, Error> + Send,
+) -> Result<T, Error> {
+    let Some(path) = netns else {
+        return f();
+    };
+    rtnl_ns::NetnsFile::open(path)
+        .and_then(|ns| ns.run(f))
+        .map_err(|e| Error::EnterNetns {
+            path: path.to_path_buf(),
+            source: e.into(),
+        })?
 }
 
 /// The IPv4 addresses of `ifname` in the calling thread's network namespace.
@@ -216,7 +231,7 @@ impl UdpServer {
         let mut leases = None;
         if let Some(path) = &cfg.lease_file {
             let (mut file, records) = LeaseFile::open(path)?;
-            let now = unix_now();
+            let now = now();
             let alloc = engine.allocator_mut();
             let mut skipped = 0usize;
             for r in &records {
@@ -271,7 +286,7 @@ impl UdpServer {
         let mut failures = 0u32;
         while !stop.load(Ordering::Relaxed) {
             replies.clear();
-            let now = unix_now();
+            let now = now();
             match self.socket.recv(&mut buf) {
                 Ok(n) => self.answer(&buf[..n], now, &mut replies),
                 Err(e)
@@ -325,7 +340,7 @@ impl UdpServer {
         Ok(stats)
     }
 
-    fn answer(&mut self, packet: &[u8], now: Secs, replies: &mut Vec<Reply>) {
+    fn answer(&mut self, packet: &[u8], now: Time, replies: &mut Vec<Reply>) {
         match Message::parse(packet) {
             Ok(msg) => {
                 if let Some(reply) = self.engine.handle(&msg, now) {
@@ -362,7 +377,7 @@ impl UdpServer {
         }
     }
 
-    fn idle(&mut self, now: Secs) -> Result<(), Error> {
+    fn idle(&mut self, now: Time) -> Result<(), Error> {
         self.engine.allocator_mut().expire(now);
         if let Some(file) = self.leases.as_mut()
             && file.should_compact()

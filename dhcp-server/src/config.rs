@@ -11,7 +11,7 @@
 //! ranges, a MAC address or fixed address given twice).
 //!
 //! ```
-//! use dhcp_ipam::server::ServerConfig;
+//! use dhcp_server::ServerConfig;
 //! let conf = ServerConfig::parse(
 //!     "authoritative;\n\
 //!      default-lease-time 600;\n\
@@ -32,7 +32,7 @@
 use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
 
-use super::conf_lex::{Token, TokenKind, tokenize};
+use crate::conf_lex::{Token, TokenKind, tokenize};
 use crate::error::Error;
 
 /// ISC dhcpd's default for `default-lease-time` (12 hours).

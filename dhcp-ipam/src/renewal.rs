@@ -8,11 +8,11 @@
 //!
 //! ```
 //! use dhcp_ipam::client::{Client, ClientConfig, Output};
-//! use dhcp_ipam::codec::{ClientId, HwAddr};
-//! use dhcp_ipam::manager::RenewalManager;
-//! use dhcp_ipam::Time;
+//! use dhcp_codec::{ClientId, HwAddr};
+//! use dhcp_ipam::renewal::RenewalScheduler;
+//! use dhcp_codec::Time;
 //!
-//! let mut m = RenewalManager::new();
+//! let mut m = RenewalScheduler::new();
 //! for i in 0..3u8 {
 //!     let mac = [2, 0, 0, 0, 0, i];
 //!     let cfg = ClientConfig::new(HwAddr::mac(mac), ClientId::from_mac(mac));
@@ -29,13 +29,13 @@ use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
 
 use crate::client::{Client, Output};
-use crate::codec::Message;
 use crate::error::Error;
-use crate::time::Time;
+use dhcp_codec::Message;
+use dhcp_codec::Time;
 
 /// Clients by key, woken from one timer heap.
 #[derive(Debug, Default)]
-pub struct RenewalManager {
+pub struct RenewalScheduler {
     clients: HashMap<String, Entry>,
     /// (deadline, generation, key); stale entries are skipped when popped.
     heap: BinaryHeap<Reverse<(Time, u64, String)>>,
@@ -49,10 +49,10 @@ struct Entry {
     scheduled: Option<(Time, u64)>,
 }
 
-impl RenewalManager {
+impl RenewalScheduler {
     /// An empty manager.
     pub fn new() -> Self {
-        RenewalManager::default()
+        RenewalScheduler::default()
     }
 
     /// Number of clients.

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use dhcp_ipam::server::{
+use dhcp_server::{
     ClientKey, LeaseFile, RecordState, ServeConfig, ServerConfig, ServerHandle, Timers, UdpServer,
 };
 use testbed::{ChildGuard, Need, Netns, veth_pair};
