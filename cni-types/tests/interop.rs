@@ -244,7 +244,7 @@ fn conflist_runner_with_real_bridge_and_host_local_1_0_0() {
 
 #[test]
 fn delegation_runs_real_host_local_as_ipam() {
-    if !testbed::require("interop delegation host-local", &[Need::File(HOST_LOCAL)]) {
+    if !testbed::require!(Need::File(HOST_LOCAL)) {
         return;
     }
     let tmp = tempfile::tempdir().unwrap();
@@ -343,7 +343,7 @@ fn run_plugin(bin: &Path, env: &Env, stdin: &[u8]) -> Outcome {
 
 #[test]
 fn skeleton_errors_match_the_reference_plugin() {
-    if !testbed::require("interop skeleton error codes", &[Need::File(BRIDGE)]) {
+    if !testbed::require!(Need::File(BRIDGE)) {
         return;
     }
     let ours = passthrough_binary();
@@ -553,10 +553,7 @@ fn passthrough_example_behaves_as_documented() {
 /// `/` and ASCII white space), so the answer is the kernel's.
 #[test]
 fn interface_name_rule_matches_the_running_kernel() {
-    if !testbed::require(
-        "interop interface names against the kernel",
-        &[Need::Root, Need::Netns],
-    ) {
+    if !testbed::require!(Need::Root, Need::Netns) {
         return;
     }
     let ns = Netns::new("cniifn").unwrap();

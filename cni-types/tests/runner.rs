@@ -231,7 +231,7 @@ fn plugin_error_output_shapes() {
 #[test]
 fn real_processes_exit_status_is_honoured() {
     // /bin/sh stands in for a plugin: exit 0 with a result, exit 1 with an error.
-    if !testbed::require("invoke exit status", &[testbed::Need::Program("sh")]) {
+    if !testbed::require!(testbed::Need::Program("sh")) {
         return;
     }
     let dir = tempfile::tempdir().unwrap();

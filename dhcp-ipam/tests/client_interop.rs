@@ -36,10 +36,7 @@ fn count(log: &str, word: &str) -> usize {
 
 #[test]
 fn client_against_dnsmasq_lease_renew_release() {
-    if !testbed::require(
-        "client_against_dnsmasq_lease_renew_release",
-        &needs("dnsmasq"),
-    ) {
+    if !testbed::require!(needs = needs("dnsmasq")) {
         return;
     }
     let bed = Bed::new();
@@ -91,7 +88,7 @@ fn client_against_dnsmasq_lease_renew_release() {
 
 #[test]
 fn client_against_dhcpd_lease_renew_release() {
-    if !testbed::require("client_against_dhcpd_lease_renew_release", &needs("dhcpd")) {
+    if !testbed::require!(needs = needs("dhcpd")) {
         return;
     }
     let bed = Bed::new();
@@ -139,10 +136,7 @@ fn client_against_dhcpd_lease_renew_release() {
 
 #[test]
 fn client_declines_an_address_in_use_dnsmasq() {
-    if !testbed::require(
-        "client_declines_an_address_in_use_dnsmasq",
-        &needs("dnsmasq"),
-    ) {
+    if !testbed::require!(needs = needs("dnsmasq")) {
         return;
     }
     let bed = Bed::new();
@@ -188,10 +182,7 @@ fn client_declines_an_address_in_use_dnsmasq() {
 
 #[test]
 fn client_against_kea_lease_renew_release() {
-    if !testbed::require(
-        "client_against_kea_lease_renew_release",
-        &needs("kea-dhcp4"),
-    ) {
+    if !testbed::require!(needs = needs("kea-dhcp4")) {
         return;
     }
     let bed = Bed::new();

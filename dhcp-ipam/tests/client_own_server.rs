@@ -28,7 +28,7 @@ subnet 192.168.111.0 netmask 255.255.255.0 {
 
 #[test]
 fn our_client_against_our_server() {
-    if !testbed::require("our_client_against_our_server", &[Need::Root, Need::Netns]) {
+    if !testbed::require!(Need::Root, Need::Netns) {
         return;
     }
     let bed = Bed::new();

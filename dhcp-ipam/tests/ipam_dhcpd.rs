@@ -98,7 +98,7 @@ fn list_state(d: &Daemon) -> Vec<String> {
 
 #[test]
 fn ipam_add_check_restart_del_against_dhcpd() {
-    if !testbed::require("ipam_add_check_restart_del_against_dhcpd", &needs("dhcpd")) {
+    if !testbed::require!(needs = needs("dhcpd")) {
         return;
     }
     let bed = Bed::new();
@@ -222,10 +222,7 @@ fn ipam_add_check_restart_del_against_dhcpd() {
 
 #[test]
 fn ipam_add_fails_with_try_again_without_server_or_daemon() {
-    if !testbed::require(
-        "ipam_add_fails_with_try_again_without_server_or_daemon",
-        &needs("ip"),
-    ) {
+    if !testbed::require!(needs = needs("ip")) {
         return;
     }
     let bed = Bed::new();
@@ -261,10 +258,7 @@ fn ipam_add_fails_with_try_again_without_server_or_daemon() {
 
 #[test]
 fn ipam_daemon_drops_a_lapsed_address_and_configures_the_next_lease() {
-    if !testbed::require(
-        "ipam_daemon_drops_a_lapsed_address_and_configures_the_next_lease",
-        &needs("dhcpd"),
-    ) {
+    if !testbed::require!(needs = needs("dhcpd")) {
         return;
     }
     let bed = Bed::new();

@@ -20,10 +20,7 @@ fn plugin(command: &str, netns: &Path, stdin: &str) -> Output {
 
 #[test]
 fn ipam_add_del_against_dnsmasq_release_honoured() {
-    if !testbed::require(
-        "ipam_add_del_against_dnsmasq_release_honoured",
-        &needs("dnsmasq"),
-    ) {
+    if !testbed::require!(needs = needs("dnsmasq")) {
         return;
     }
     let bed = Bed::new();

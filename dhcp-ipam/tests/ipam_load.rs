@@ -21,10 +21,7 @@ fn plugin(command: &str, cid: &str, netns: &Path, stdin: &str) -> std::process::
 
 #[test]
 fn ipam_concurrent_adds_and_dels_against_dhcpd() {
-    if !testbed::require(
-        "ipam_concurrent_adds_and_dels_against_dhcpd",
-        &[Need::Root, Need::Netns, Need::Program("dhcpd")],
-    ) {
+    if !testbed::require!(Need::Root, Need::Netns, Need::Program("dhcpd")) {
         return;
     }
     let dir = tempfile::tempdir().unwrap();

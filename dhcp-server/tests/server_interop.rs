@@ -176,10 +176,7 @@ fn bound_records(path: &Path) -> Vec<(Ipv4Addr, ClientKey)> {
 
 #[test]
 fn udhcpc_gets_a_lease_and_its_release_frees_it() {
-    if !testbed::require(
-        "udhcpc_gets_a_lease_and_its_release_frees_it",
-        &[Need::Root, Need::Netns, Need::Program("udhcpc")],
-    ) {
+    if !testbed::require!(Need::Root, Need::Netns, Need::Program("udhcpc")) {
         return;
     }
     let bed = Bed::new();
@@ -228,10 +225,7 @@ fn udhcpc_gets_a_lease_and_its_release_frees_it() {
 
 #[test]
 fn udhcpc_declines_an_address_in_use_and_gets_another() {
-    if !testbed::require(
-        "udhcpc_declines_an_address_in_use_and_gets_another",
-        &[Need::Root, Need::Netns, Need::Program("udhcpc")],
-    ) {
+    if !testbed::require!(Need::Root, Need::Netns, Need::Program("udhcpc")) {
         return;
     }
     let (bed, other) = Bed::bridged();
@@ -275,10 +269,7 @@ fn udhcpc_declines_an_address_in_use_and_gets_another() {
 
 #[test]
 fn the_servers_own_addresses_are_never_offered() {
-    if !testbed::require(
-        "the_servers_own_addresses_are_never_offered",
-        &[Need::Root, Need::Netns, Need::Program("udhcpc")],
-    ) {
+    if !testbed::require!(Need::Root, Need::Netns, Need::Program("udhcpc")) {
         return;
     }
     let bed = Bed::new();
@@ -295,10 +286,7 @@ fn the_servers_own_addresses_are_never_offered() {
 
 #[test]
 fn reservation_by_hardware_ethernet_is_honoured() {
-    if !testbed::require(
-        "reservation_by_hardware_ethernet_is_honoured",
-        &[Need::Root, Need::Netns, Need::Program("udhcpc")],
-    ) {
+    if !testbed::require!(Need::Root, Need::Netns, Need::Program("udhcpc")) {
         return;
     }
     let bed = Bed::new();
@@ -310,10 +298,7 @@ fn reservation_by_hardware_ethernet_is_honoured() {
 
 #[test]
 fn leases_survive_a_server_restart() {
-    if !testbed::require(
-        "leases_survive_a_server_restart",
-        &[Need::Root, Need::Netns, Need::Program("udhcpc")],
-    ) {
+    if !testbed::require!(Need::Root, Need::Netns, Need::Program("udhcpc")) {
         return;
     }
     let bed = Bed::new();
@@ -343,10 +328,7 @@ fn leases_survive_a_server_restart() {
 
 #[test]
 fn dhclient_gets_a_lease() {
-    if !testbed::require(
-        "dhclient_gets_a_lease",
-        &[Need::Root, Need::Netns, Need::Program("dhclient")],
-    ) {
+    if !testbed::require!(Need::Root, Need::Netns, Need::Program("dhclient")) {
         return;
     }
     let bed = Bed::new();
@@ -425,10 +407,7 @@ fn dhclient_gets_a_lease() {
 
 #[test]
 fn dhcpcd_gets_a_lease() {
-    if !testbed::require(
-        "dhcpcd_gets_a_lease",
-        &[Need::Root, Need::Netns, Need::Program("dhcpcd")],
-    ) {
+    if !testbed::require!(Need::Root, Need::Netns, Need::Program("dhcpcd")) {
         return;
     }
     let bed = Bed::new();
@@ -500,10 +479,7 @@ fn received(report: &str) -> Vec<u64> {
 
 #[test]
 fn perfdhcp_relay_gets_leases_from_the_giaddr_subnet() {
-    if !testbed::require(
-        "perfdhcp_relay_gets_leases_from_the_giaddr_subnet",
-        &[Need::Root, Need::Netns, Need::Program("perfdhcp")],
-    ) {
+    if !testbed::require!(Need::Root, Need::Netns, Need::Program("perfdhcp")) {
         return;
     }
     let bed = Bed::new();

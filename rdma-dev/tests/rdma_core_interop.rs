@@ -68,7 +68,7 @@ fn check(host: &SimHost, ns: &Netns, what: &str) -> BTreeSet<(String, String)> {
 
 #[test]
 fn ibv_devices_lists_every_rendered_device_with_our_guids() {
-    if !testbed::require("ibv_devices_lists_every_rendered_device", NEEDS) {
+    if !testbed::require!(needs = NEEDS) {
         return;
     }
     let reference = sysfs_sim::Preset::Reference.build(1).unwrap();
@@ -111,7 +111,7 @@ fn ibv_devices_lists_every_rendered_device_with_our_guids() {
 
 #[test]
 fn ibv_devices_in_a_pod_sees_only_the_pods_device_in_exclusive_mode() {
-    if !testbed::require("ibv_devices_in_a_pod", NEEDS) {
+    if !testbed::require!(needs = NEEDS) {
         return;
     }
     let host = sysfs_sim::Preset::Reference.build(1).unwrap();

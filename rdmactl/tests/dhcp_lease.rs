@@ -101,10 +101,7 @@ fn rdmactl(args: &[&str]) -> std::process::Output {
 
 #[test]
 fn dhcp_lease_acquires_configures_holds_and_releases() {
-    if !testbed::require(
-        "dhcp_lease_acquires_configures_holds_and_releases",
-        &[Need::Root, Need::Netns, Need::Program("dnsmasq")],
-    ) {
+    if !testbed::require!(Need::Root, Need::Netns, Need::Program("dnsmasq")) {
         return;
     }
     let mut bed = Bed::new();
@@ -213,10 +210,7 @@ fn dhcp_lease_acquires_configures_holds_and_releases() {
 
 #[test]
 fn dhcp_lease_fails_cleanly_without_a_server_or_interface() {
-    if !testbed::require(
-        "dhcp_lease_fails_cleanly_without_a_server_or_interface",
-        &[Need::Root, Need::Netns],
-    ) {
+    if !testbed::require!(Need::Root, Need::Netns) {
         return;
     }
     let bed = Bed::new();

@@ -53,10 +53,7 @@ fn config_errors_name_file_and_line() {
 
 #[test]
 fn serve_without_an_address_on_a_subnet_fails() {
-    if !testbed::require(
-        "serve_without_an_address_on_a_subnet_fails",
-        &[Need::Root, Need::Netns],
-    ) {
+    if !testbed::require!(Need::Root, Need::Netns) {
         return;
     }
     let leaf = Netns::new("dsl").unwrap();
@@ -145,10 +142,7 @@ fn udhcpc(pod: &Netns, dir: &Path) -> Ipv4Addr {
 
 #[test]
 fn serves_udhcpc_until_sigterm_and_keeps_leases_across_restart() {
-    if !testbed::require(
-        "serves_udhcpc_until_sigterm_and_keeps_leases_across_restart",
-        &[Need::Root, Need::Netns, Need::Program("udhcpc")],
-    ) {
+    if !testbed::require!(Need::Root, Need::Netns, Need::Program("udhcpc")) {
         return;
     }
     let leaf = Netns::new("dsl").unwrap();
@@ -235,10 +229,7 @@ fn bound(path: &Path) -> Vec<(Ipv4Addr, ClientKey)> {
 
 #[test]
 fn acked_leases_survive_sigkill() {
-    if !testbed::require(
-        "acked_leases_survive_sigkill",
-        &[Need::Root, Need::Netns, Need::Program("perfdhcp")],
-    ) {
+    if !testbed::require!(Need::Root, Need::Netns, Need::Program("perfdhcp")) {
         return;
     }
     let leaf = Netns::new("dsl").unwrap();

@@ -24,14 +24,11 @@ fn rdmactl(args: &[&str]) -> Output {
 
 #[test]
 fn ibv_devices_agrees_with_rdmactl_on_a_rendered_host() {
-    if !testbed::require(
-        "ibv_devices_agrees_with_rdmactl",
-        &[
-            Need::Root,
-            Need::Program("ibv_devices"),
-            Need::Program("unshare"),
-            Need::File("/etc/libibverbs.d/mlx5.driver"),
-        ],
+    if !testbed::require!(
+        Need::Root,
+        Need::Program("ibv_devices"),
+        Need::Program("unshare"),
+        Need::File("/etc/libibverbs.d/mlx5.driver")
     ) {
         return;
     }

@@ -55,7 +55,8 @@ macro_rules! function_path {
     }};
 }
 
-/// [`require`] with the calling test's own name: `if !testbed::require!(Need::Root) { return; }`.
+/// [`require`] with the calling test's own name: `if !testbed::require!(Need::Root) { return; }`,
+/// or `testbed::require!(needs = some_vec_of_needs)`.
 ///
 /// ```
 /// fn doc_example() {
@@ -68,6 +69,9 @@ macro_rules! function_path {
 /// ```
 #[macro_export]
 macro_rules! require {
+    (needs = $needs:expr) => {
+        $crate::require($crate::function_path!(), &$needs[..])
+    };
     ($($need:expr),+ $(,)?) => {
         $crate::require($crate::function_path!(), &[$($need),+])
     };
