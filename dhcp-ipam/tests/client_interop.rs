@@ -6,17 +6,18 @@ mod client_peers;
 
 use std::time::Duration;
 
-use client_peers::{Bed, POD_IF, needs};
+use client_peers::needs;
 use dhcp_codec::ClientId;
 use dhcp_codec::Time;
 use dhcp_ipam::client::{Client, ClientConfig, Event, State};
 use dhcp_ipam::transport::{Interface, Session};
+use testbed::dhcp::{Dnsmasq, LeafPod, POD_IF};
 
-fn session(bed: &Bed, seed: u64) -> Session {
+fn session(bed: &LeafPod, seed: u64) -> Session {
     session_with(bed, seed, false)
 }
 
-fn session_with(bed: &Bed, seed: u64, broadcast_flag: bool) -> Session {
+fn session_with(bed: &LeafPod, seed: u64, broadcast_flag: bool) -> Session {
     let pod = bed.pod_path();
     let iface = Interface::lookup(Some(&pod), POD_IF).expect("net1 in the pod");
     let mut cfg = ClientConfig::new(
@@ -39,8 +40,12 @@ fn client_against_dnsmasq_lease_renew_release() {
     if !testbed::require!(needs = needs("dnsmasq")) {
         return;
     }
-    let bed = Bed::new();
-    let _server = bed.dnsmasq(120, Some((3, 6)));
+    let bed = LeafPod::new();
+    let _server = bed.dnsmasq(Dnsmasq {
+        lease_secs: 120,
+        t1_t2: Some((3, 6)),
+        ..Dnsmasq::default()
+    });
     let mut s = session(&bed, 1);
     let lease = s
         .acquire(Duration::from_secs(20))
@@ -91,7 +96,7 @@ fn client_against_dhcpd_lease_renew_release() {
     if !testbed::require!(needs = needs("dhcpd")) {
         return;
     }
-    let bed = Bed::new();
+    let bed = LeafPod::new();
     // an 8 s lease: T1 at 4 s from the defaults (dhcpd sends no 58/59)
     let _server = bed.dhcpd(8, "");
     let mut s = session(&bed, 2);
@@ -139,7 +144,7 @@ fn client_declines_an_address_in_use_dnsmasq() {
     if !testbed::require!(needs = needs("dnsmasq")) {
         return;
     }
-    let bed = Bed::new();
+    let bed = LeafPod::new();
     let pod = bed.pod_path();
     let iface = Interface::lookup(Some(&pod), POD_IF).expect("net1");
     // dnsmasq reserves .77 for our MAC, but the leaf itself already uses .77
@@ -148,7 +153,11 @@ fn client_declines_an_address_in_use_dnsmasq() {
         .unwrap();
     let leaf_mac = bed.leaf.ip(&["-o", "link", "show", "sw0"]).unwrap();
     let reservation = format!("--dhcp-host={},192.168.111.77", iface.hwaddr());
-    let _server = bed.dnsmasq_with(120, None, &[reservation]);
+    let _server = bed.dnsmasq(Dnsmasq {
+        lease_secs: 120,
+        extra: vec![reservation],
+        ..Dnsmasq::default()
+    });
     // Broadcast flag: a unicast OFFER to .77 would never leave the leaf, which owns .77.
     let mut s = session_with(&bed, 3, true).with_arp_check(Duration::from_millis(500));
     // After the DECLINE the client waits 10 s before trying again: no lease within 4 s.
@@ -185,7 +194,7 @@ fn client_against_kea_lease_renew_release() {
     if !testbed::require!(needs = needs("kea-dhcp4")) {
         return;
     }
-    let bed = Bed::new();
+    let bed = LeafPod::new();
     let _server = bed.kea(8);
     let mut s = session(&bed, 4);
     let lease = s.acquire(Duration::from_secs(20)).expect("lease from Kea");

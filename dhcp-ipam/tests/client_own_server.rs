@@ -6,13 +6,13 @@ mod client_peers;
 
 use std::time::Duration;
 
-use client_peers::{Bed, POD_IF};
 use dhcp_codec::ClientId;
 use dhcp_codec::Time;
 use dhcp_ipam::client::{Client, ClientConfig, Event};
 use dhcp_ipam::transport::{Interface, Session};
 use dhcp_server::{ServeConfig, ServerConfig, Timers, UdpServer};
 use testbed::Need;
+use testbed::dhcp::{LeafPod, POD_IF};
 
 const CONF: &str = "\
 authoritative;
@@ -31,7 +31,7 @@ fn our_client_against_our_server() {
     if !testbed::require!(Need::Root, Need::Netns) {
         return;
     }
-    let bed = Bed::new();
+    let bed = LeafPod::new();
     let server = UdpServer::bind(ServeConfig {
         netns: Some(bed.leaf.path()),
         ifname: "sw0".into(),

@@ -4,6 +4,8 @@
 
 mod client_peers;
 
+use client_peers::Daemon as DaemonProcess;
+
 use std::io::Write;
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::net::UnixStream;
@@ -13,12 +15,12 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use client_peers::{Bed, POD_IF};
 use dhcp_codec::Time;
 use dhcp_ipam::clock::{Clock, ClockStamp};
 use dhcp_ipam::cni::daemon::{Daemon, DaemonConfig, PEER_NOT_ALLOWED};
 use dhcp_ipam::cni::{DaemonRequest, call};
-use testbed::{ChildGuard, Need};
+use testbed::Need;
+use testbed::dhcp::{Dnsmasq, LeafPod, POD_IF};
 
 const BIN: &str = env!("CARGO_BIN_EXE_rdma-dhcp");
 
@@ -28,32 +30,6 @@ fn mode(path: &Path) -> u32 {
         .permissions()
         .mode()
         & 0o7777
-}
-
-/// Starts the daemon binary (through `sh`, to give it a umask of its own) and waits until it
-/// answers.
-fn start_daemon(umask: &str, socket: &Path, state: &Path, extra: &[&str]) -> ChildGuard {
-    let child = Command::new("sh")
-        .arg("-c")
-        .arg(format!("umask {umask}; exec \"$0\" \"$@\""))
-        .arg(BIN)
-        .arg("daemon")
-        .arg("--socket")
-        .arg(socket)
-        .arg("--state-dir")
-        .arg(state)
-        .args(extra)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let guard = ChildGuard::new(child);
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while call(socket, &DaemonRequest::Status, Duration::from_secs(1)).is_err() {
-        assert!(Instant::now() < deadline, "the daemon did not start");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    guard
 }
 
 fn ipam_conf(socket: &Path) -> String {
@@ -71,7 +47,8 @@ fn started_under_umask_000_every_file_is_private() {
     let dir = tempfile::tempdir().unwrap();
     let socket = dir.path().join("run/cni/rdma-dhcp.sock");
     let state = dir.path().join("var/lib/cni/rdma-dhcp");
-    let _daemon = start_daemon("000", &socket, &state, &[]);
+    let _daemon =
+        DaemonProcess::start_at(&socket, &state, &dir.path().join("daemon.log"), "000", &[]);
     assert_eq!(mode(&socket), 0o600, "socket");
     assert_eq!(mode(socket.parent().unwrap()), 0o700, "socket directory");
     assert_eq!(mode(&state), 0o700, "state directory");
@@ -148,7 +125,8 @@ fn a_client_of_another_user_is_refused_unless_allowed() {
         child.wait_with_output().unwrap()
     };
 
-    let daemon = start_daemon("022", &socket, &state, &[]);
+    let daemon =
+        DaemonProcess::start_at(&socket, &state, &dir.path().join("daemon.log"), "022", &[]);
     widen(&socket);
     let out = status_as_nobody(&socket);
     assert!(!out.status.success());
@@ -163,7 +141,13 @@ fn a_client_of_another_user_is_refused_unless_allowed() {
     );
     drop(daemon);
 
-    let _daemon = start_daemon("022", &socket, &state, &["--allow-uid", "65534"]);
+    let _daemon = DaemonProcess::start_at(
+        &socket,
+        &state,
+        &dir.path().join("daemon.log"),
+        "022",
+        &["--allow-uid", "65534"],
+    );
     widen(&socket);
     let out = status_as_nobody(&socket);
     assert!(
@@ -180,7 +164,13 @@ fn a_stalled_client_does_not_hold_up_the_others() {
     }
     let dir = tempfile::tempdir().unwrap();
     let socket = dir.path().join("rdma-dhcp.sock");
-    let _daemon = start_daemon("022", &socket, &dir.path().join("state"), &[]);
+    let _daemon = DaemonProcess::start_at(
+        &socket,
+        &dir.path().join("state"),
+        &dir.path().join("daemon.log"),
+        "022",
+        &[],
+    );
     // clients that connect and never finish their request line
     let mut stalled: Vec<UnixStream> = (0..8)
         .map(|_| UnixStream::connect(&socket).unwrap())
@@ -286,8 +276,11 @@ fn a_wall_clock_jump_neither_expires_nor_extends_a_lease() {
     if !testbed::require!(Need::Root, Need::Netns, Need::Program("dnsmasq")) {
         return;
     }
-    let bed = Bed::new();
-    let _server = bed.dnsmasq(120, None);
+    let bed = LeafPod::new();
+    let _server = bed.dnsmasq(Dnsmasq {
+        lease_secs: 120,
+        ..Dnsmasq::default()
+    });
     let socket = bed.dir.path().join("d.sock");
     let cfg = DaemonConfig::new(&socket, bed.dir.path().join("state"));
     let clock = Arc::new(MovableClock::new("boot-1"));
@@ -352,7 +345,8 @@ fn planted_records_are_refused_not_resumed() {
     std::fs::write(&open, record.replace("planted", "open")).unwrap();
     std::fs::set_permissions(&open, std::fs::Permissions::from_mode(0o666)).unwrap();
 
-    let _daemon = start_daemon("022", &socket, &state, &[]);
+    let _daemon =
+        DaemonProcess::start_at(&socket, &state, &dir.path().join("daemon.log"), "022", &[]);
     let answer = call(&socket, &DaemonRequest::List, Duration::from_secs(2)).unwrap();
     assert!(answer.entries.is_empty(), "{:?}", answer.entries);
     assert_eq!(

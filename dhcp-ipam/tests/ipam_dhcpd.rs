@@ -5,68 +5,13 @@
 
 mod client_peers;
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::path::Path;
+use std::process::Output;
 use std::time::{Duration, Instant};
 
-use client_peers::{Bed, POD_IF, needs};
+use client_peers::{Daemon, needs};
 use dhcp_ipam::cni::{DaemonRequest, call};
-use nix::sys::signal::Signal;
-use testbed::ChildGuard;
-
-const BIN: &str = env!("CARGO_BIN_EXE_rdma-dhcp");
-
-struct Daemon {
-    socket: PathBuf,
-    state: PathBuf,
-    log: PathBuf,
-    child: Option<ChildGuard>,
-}
-
-impl Daemon {
-    fn start(dir: &Path, n: u32) -> Daemon {
-        let socket = dir.join("rdma-dhcp.sock");
-        let state = dir.join("state");
-        let log = dir.join(format!("daemon-{n}.log"));
-        let child = Command::new(BIN)
-            .args(["daemon", "--socket"])
-            .arg(&socket)
-            .arg("--state-dir")
-            .arg(&state)
-            .env("RDMA_DHCP_LOG", "debug")
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(&log).unwrap())
-            .spawn()
-            .unwrap();
-        let guard = ChildGuard::new(child);
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while call(&socket, &DaemonRequest::Status, Duration::from_secs(1)).is_err() {
-            assert!(
-                Instant::now() < deadline,
-                "daemon did not start: {}",
-                std::fs::read_to_string(&log).unwrap_or_default()
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        Daemon {
-            socket,
-            state,
-            log,
-            child: Some(guard),
-        }
-    }
-
-    fn stop(&mut self) {
-        if let Some(mut c) = self.child.take() {
-            let status = c.stop_with(Signal::SIGTERM).unwrap();
-            assert!(status.success(), "daemon exit: {status:?}");
-        }
-    }
-
-    fn log(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-}
+use testbed::dhcp::{LeafPod, POD_IF};
 
 fn conf(socket: &Path, timeout: u64) -> String {
     format!(
@@ -101,7 +46,7 @@ fn ipam_add_check_restart_del_against_dhcpd() {
     if !testbed::require!(needs = needs("dhcpd")) {
         return;
     }
-    let bed = Bed::new();
+    let bed = LeafPod::new();
     // 12 s leases: T1 at 6 s, so renewals happen within the test
     let _server = bed.dhcpd(12, "");
     let dir = tempfile::tempdir().unwrap();
@@ -225,7 +170,7 @@ fn ipam_add_fails_with_try_again_without_server_or_daemon() {
     if !testbed::require!(needs = needs("ip")) {
         return;
     }
-    let bed = Bed::new();
+    let bed = LeafPod::new();
     let dir = tempfile::tempdir().unwrap();
     // no daemon
     let out = plugin(
@@ -261,7 +206,7 @@ fn ipam_daemon_drops_a_lapsed_address_and_configures_the_next_lease() {
     if !testbed::require!(needs = needs("dhcpd")) {
         return;
     }
-    let bed = Bed::new();
+    let bed = LeafPod::new();
     let server = bed.dhcpd(6, "");
     let dir = tempfile::tempdir().unwrap();
     let daemon = Daemon::start(dir.path(), 1);

@@ -5,14 +5,11 @@
 mod client_peers;
 
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
 use std::time::{Duration, Instant};
 
-use client_peers::{Bed, POD_IF, needs};
-use dhcp_ipam::cni::{DaemonRequest, call};
-use testbed::ChildGuard;
-
-const BIN: &str = env!("CARGO_BIN_EXE_rdma-dhcp");
+use client_peers::{Daemon, needs};
+use testbed::dhcp::{Dnsmasq, LeafPod, POD_IF};
 
 fn plugin(command: &str, netns: &Path, stdin: &str) -> Output {
     client_peers::run_plugin(command, "dnsmasq-pod", netns, POD_IF, stdin)
@@ -23,25 +20,13 @@ fn ipam_add_del_against_dnsmasq_release_honoured() {
     if !testbed::require!(needs = needs("dnsmasq")) {
         return;
     }
-    let bed = Bed::new();
-    let _server = bed.dnsmasq(600, None);
-    let socket = bed.dir.path().join("d.sock");
-    let _daemon = ChildGuard::new(
-        Command::new(BIN)
-            .args(["daemon", "--socket"])
-            .arg(&socket)
-            .arg("--state-dir")
-            .arg(bed.dir.path().join("state"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while call(&socket, &DaemonRequest::Status, Duration::from_secs(1)).is_err() {
-        assert!(Instant::now() < deadline, "daemon did not start");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    let bed = LeafPod::new();
+    let _server = bed.dnsmasq(Dnsmasq {
+        lease_secs: 600,
+        ..Dnsmasq::default()
+    });
+    let daemon = Daemon::start(bed.dir.path(), 1);
+    let socket = daemon.socket.clone();
     let stdin = format!(
         r#"{{"cniVersion":"0.4.0","name":"rdma-net","type":"sriov","ipam":{{"type":"rdma-dhcp","daemonSocketPath":"{}"}}}}"#,
         socket.display()

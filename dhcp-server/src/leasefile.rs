@@ -149,6 +149,31 @@ impl LeaseFile {
     }
 }
 
+/// The records of the lease file at `path` (the latest of each address, in file order), read
+/// without taking its lock or compacting it: for tools looking at a running server's file. A
+/// missing file has none.
+///
+/// ```
+/// let dir = tempfile::tempdir().unwrap();
+/// assert!(dhcp_server::leasefile::read_records(&dir.path().join("leases")).unwrap().is_empty());
+/// ```
+pub fn read_records(path: &Path) -> Result<Vec<LeaseRecord>, Error> {
+    match state_files::read(path).map_err(journal_err("read"))? {
+        Some(text) => parse_journal(&text, path),
+        None => Ok(Vec::new()),
+    }
+}
+
+/// The addresses bound in the lease file at `path` and the client holding each, in file order
+/// ([`read_records`] without the free, offered and declined ones).
+pub fn bound_leases(path: &Path) -> Result<Vec<(Ipv4Addr, crate::ClientKey)>, Error> {
+    Ok(read_records(path)?
+        .into_iter()
+        .filter(|r| r.state == crate::RecordState::Bound)
+        .filter_map(|r| Some((r.ip, r.client?)))
+        .collect())
+}
+
 /// The latest record of each address, ordered by the line of that record.
 pub(crate) fn parse_journal(text: &[u8], path: &Path) -> Result<Vec<LeaseRecord>, Error> {
     let mut latest: HashMap<Ipv4Addr, (usize, LeaseRecord)> = HashMap::new();

@@ -3,14 +3,16 @@
 //! a relay. Needs root; skips with a reason otherwise (fails under RDMA_SRIOV_REQUIRE_PEERS=1).
 
 use std::net::Ipv4Addr;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
+use dhcp_server::leasefile::bound_leases;
 use dhcp_server::{
     ClientKey, LeaseFile, RecordState, ServeConfig, ServerConfig, ServerHandle, Timers, UdpServer,
 };
-use testbed::{ChildGuard, Need, Netns, veth_pair};
+use testbed::dhcp::{LeafPod, POD_IF, udhcpc_hook, udhcpc_once};
+use testbed::{ChildGuard, Need, Netns};
 
 const CONF: &str = "\
 authoritative;
@@ -27,55 +29,29 @@ subnet 10.20.0.0 netmask 255.255.255.0 {
 host pinned { hardware ethernet 02:00:00:00:01:99; fixed-address 192.168.111.5; }
 ";
 
+/// The leaf/pod bed of `testbed::dhcp` with what these tests do on it: our server on the leaf.
 struct Bed {
-    leaf: Netns,
-    pod: Netns,
-    dir: tempfile::TempDir,
-    /// More namespaces of a bridged segment (deleted with the bed).
-    _others: Vec<Netns>,
+    net: LeafPod,
+}
+
+impl std::ops::Deref for Bed {
+    type Target = LeafPod;
+    fn deref(&self) -> &LeafPod {
+        &self.net
+    }
 }
 
 impl Bed {
     fn new() -> Bed {
-        let leaf = Netns::new("dsl").unwrap();
-        let pod = Netns::new("dsp").unwrap();
-        veth_pair(&leaf, "sw0", &pod, "net1").unwrap();
-        leaf.ip(&["addr", "add", "192.168.111.1/24", "dev", "sw0"])
-            .unwrap();
         Bed {
-            leaf,
-            pod,
-            dir: tempfile::tempdir().unwrap(),
-            _others: Vec::new(),
+            net: LeafPod::new(),
         }
     }
 
-    /// leaf[sw0] and pod[net1] and a third host's eth0 in namespace `other`, all on one bridge
-    /// (in a "fabric" namespace). Returns the bed and `other`.
+    /// leaf[sw0], pod[net1] and a third host's eth0 in namespace `other` on one bridge.
     fn bridged() -> (Bed, Netns) {
-        let leaf = Netns::new("dsl").unwrap();
-        let pod = Netns::new("dsp").unwrap();
-        let other = Netns::new("dso").unwrap();
-        let fab = Netns::new("dsf").unwrap();
-        veth_pair(&leaf, "sw0", &fab, "pf0").unwrap();
-        veth_pair(&pod, "net1", &fab, "vf0").unwrap();
-        veth_pair(&other, "eth0", &fab, "vf1").unwrap();
-        fab.ip(&["link", "add", "br0", "type", "bridge"]).unwrap();
-        fab.ip(&["link", "set", "br0", "up"]).unwrap();
-        for port in ["pf0", "vf0", "vf1"] {
-            fab.ip(&["link", "set", port, "master", "br0"]).unwrap();
-        }
-        leaf.ip(&["addr", "add", "192.168.111.1/24", "dev", "sw0"])
-            .unwrap();
-        (
-            Bed {
-                leaf,
-                pod,
-                dir: tempfile::tempdir().unwrap(),
-                _others: vec![fab],
-            },
-            other,
-        )
+        let (net, other) = LeafPod::bridged();
+        (Bed { net }, other)
     }
 
     fn leases(&self) -> PathBuf {
@@ -105,73 +81,27 @@ impl Bed {
     }
 
     fn pod_addr(&self) -> Option<Ipv4Addr> {
-        let out = self
-            .pod
-            .ip(&["-4", "-o", "addr", "show", "dev", "net1"])
-            .unwrap();
-        out.split_whitespace()
-            .skip_while(|w| *w != "inet")
-            .nth(1)
+        self.pod_addrs()
+            .first()
             .and_then(|a| a.split('/').next())
             .and_then(|a| a.parse().ok())
     }
 
-    /// A udhcpc hook that configures net1 inside the pod namespace only.
-    fn hook(&self) -> PathBuf {
-        let path = self.dir.path().join("hook.sh");
-        std::fs::write(
-            &path,
-            "#!/bin/sh\n\
-             case \"$1\" in\n\
-               deconfig) ip -4 addr flush dev \"$interface\" ;;\n\
-               bound|renew) ip -4 addr flush dev \"$interface\"; ip addr add \"$ip/${mask:-24}\" dev \"$interface\"\n\
-                            echo \"$ip $router $lease\" > \"$(dirname \"$0\")/hook.out\" ;;\n\
-             esac\nexit 0\n",
-        )
-        .unwrap();
-        let mut perm = std::fs::metadata(&path).unwrap().permissions();
-        std::os::unix::fs::PermissionsExt::set_mode(&mut perm, 0o755);
-        std::fs::set_permissions(&path, perm).unwrap();
-        path
-    }
-
+    /// One udhcpc exchange in the pod: a lease from our server, with its router and lease time.
     fn udhcpc_once(&self) -> Ipv4Addr {
         self.pod
             .ip(&["-4", "addr", "flush", "dev", "net1"])
             .unwrap();
-        let hook = self.hook();
-        let out = self
-            .pod
-            .command("udhcpc")
-            .args(["-i", "net1", "-n", "-q", "-f", "-t", "5", "-T", "1", "-s"])
-            .arg(&hook)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "udhcpc failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let got = std::fs::read_to_string(self.dir.path().join("hook.out")).unwrap();
-        let mut it = got.split_whitespace();
-        let ip: Ipv4Addr = it.next().unwrap().parse().unwrap();
-        assert_eq!(it.next(), Some("192.168.111.1"), "router option: {got}");
-        assert_eq!(it.next(), Some("600"), "lease time: {got}");
-        assert_eq!(self.pod_addr(), Some(ip));
-        ip
+        let lease = udhcpc_once(&self.pod, POD_IF, self.dir.path()).unwrap();
+        assert_eq!(lease.router, "192.168.111.1", "router option: {lease:?}");
+        assert_eq!(lease.lease_secs, 600, "lease time: {lease:?}");
+        assert_eq!(self.pod_addr(), Some(lease.ip));
+        lease.ip
     }
 }
 
 fn in_range(a: Ipv4Addr) -> bool {
     (Ipv4Addr::new(192, 168, 111, 10)..=Ipv4Addr::new(192, 168, 111, 250)).contains(&a)
-}
-
-fn bound_records(path: &Path) -> Vec<(Ipv4Addr, ClientKey)> {
-    let (_f, recs) = LeaseFile::open(path).unwrap();
-    recs.into_iter()
-        .filter(|r| r.state == RecordState::Bound)
-        .map(|r| (r.ip, r.client.unwrap()))
-        .collect()
 }
 
 #[test]
@@ -198,7 +128,7 @@ fn udhcpc_gets_a_lease_and_its_release_frees_it() {
 
     // udhcpc -R releases on SIGTERM (not with -q), unicast from the leased address
     bed.pod.ip(&["-4", "addr", "flush", "dev", "net1"]).unwrap();
-    let hook = bed.hook();
+    let hook = udhcpc_hook(bed.dir.path()).unwrap();
     let child = bed
         .pod
         .command("udhcpc")
@@ -220,7 +150,7 @@ fn udhcpc_gets_a_lease_and_its_release_frees_it() {
     assert_eq!(stats.releases, 1, "{stats:?}");
     assert!(stats.acks >= 3, "{stats:?}");
     // the release is in the lease file: nothing bound any more
-    assert!(bound_records(&bed.leases()).is_empty());
+    assert!(bound_leases(&bed.leases()).unwrap().is_empty());
 }
 
 #[test]
@@ -237,7 +167,7 @@ fn udhcpc_declines_an_address_in_use_and_gets_another() {
         .unwrap();
     let server = bed.serve(true);
     bed.pod.ip(&["-4", "addr", "flush", "dev", "net1"]).unwrap();
-    let hook = bed.hook();
+    let hook = udhcpc_hook(bed.dir.path()).unwrap();
     let out = bed
         .pod
         .command("udhcpc")
@@ -307,7 +237,7 @@ fn leases_survive_a_server_restart() {
     let first = bed.udhcpc_once();
     server.stop().unwrap();
     assert_eq!(
-        bound_records(&bed.leases()),
+        bound_leases(&bed.leases()).unwrap(),
         // udhcpc sends option 61 (type 1 + MAC): the lease is keyed on it
         vec![(first, ClientKey::ClientId(vec![1, 2, 0, 0, 0, 1, 1].into()))]
     );
@@ -321,7 +251,7 @@ fn leases_survive_a_server_restart() {
     bed.set_mac("02:00:00:00:01:01");
     assert_eq!(bed.udhcpc_once(), first);
     server.stop().unwrap();
-    let mut bound = bound_records(&bed.leases());
+    let mut bound = bound_leases(&bed.leases()).unwrap();
     bound.sort();
     assert_eq!(bound.len(), 2, "{bound:?}");
 }
@@ -391,7 +321,7 @@ fn dhclient_gets_a_lease() {
     let stats = server.stop().unwrap();
     assert_eq!((stats.offers, stats.naks), (1, 0), "{stats:?}");
     assert_eq!(
-        bound_records(&bed.leases()),
+        bound_leases(&bed.leases()).unwrap(),
         vec![(ip, ClientKey::mac([2, 0, 0, 0, 2, 1]))]
     );
 
@@ -441,7 +371,7 @@ fn dhcpcd_gets_a_lease() {
     let ip = bed.pod_addr().expect("dhcpcd configured net1");
     assert!(in_range(ip), "{ip}");
     server.stop().unwrap();
-    let bound = bound_records(&bed.leases());
+    let bound = bound_leases(&bed.leases()).unwrap();
     assert_eq!(bound.len(), 1, "{bound:?}");
     assert_eq!(bound[0].0, ip);
     // with an empty config dhcpcd sends no option 61: the lease is keyed on chaddr
@@ -499,7 +429,7 @@ fn perfdhcp_relay_gets_leases_from_the_giaddr_subnet() {
     let got = received(&report);
     assert_eq!(got, vec![20, 20], "{report}");
     assert_eq!(stats.acks, 20, "{stats:?}");
-    let bound = bound_records(&bed.leases());
+    let bound = bound_leases(&bed.leases()).unwrap();
     assert_eq!(bound.len(), 20);
     for (ip, _) in &bound {
         assert!(

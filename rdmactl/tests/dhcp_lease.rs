@@ -2,110 +2,24 @@
 //! interface in another: acquire and configure, print JSON, hold with renewals, release.
 //! Needs root and dnsmasq; skips (or fails with RDMA_SRIOV_REQUIRE_PEERS=1) without them.
 
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+mod common;
 
-use testbed::{ChildGuard, Need, Netns};
-
-struct Bed {
-    leaf: Netns,
-    pod: Netns,
-    dir: tempfile::TempDir,
-    _server: Option<ChildGuard>,
-}
-
-impl Bed {
-    fn new() -> Bed {
-        let leaf = Netns::new("rl").unwrap();
-        let pod = Netns::new("rp").unwrap();
-        testbed::veth_pair(&leaf, "sw0", &pod, "net1").unwrap();
-        leaf.ip(&["addr", "add", "192.168.111.1/24", "dev", "sw0"])
-            .unwrap();
-        Bed {
-            leaf,
-            pod,
-            dir: tempfile::tempdir().unwrap(),
-            _server: None,
-        }
-    }
-
-    fn log(&self) -> String {
-        std::fs::read_to_string(self.dir.path().join("dnsmasq.log")).unwrap_or_default()
-    }
-
-    fn dnsmasq(&mut self) {
-        let log = std::fs::File::create(self.dir.path().join("dnsmasq.log")).unwrap();
-        let child = self
-            .leaf
-            .command("dnsmasq")
-            .args([
-                "--no-daemon",
-                "--conf-file=/dev/null",
-                "--no-hosts",
-                "--no-resolv",
-                "--port=0",
-                "--interface=sw0",
-                "--bind-interfaces",
-                "--except-interface=lo",
-                "--dhcp-authoritative",
-                "--no-ping",
-                "--log-dhcp",
-                "--dhcp-range=192.168.111.10,192.168.111.250,255.255.255.0,120",
-                "--dhcp-option=option:router,192.168.111.1",
-                "--dhcp-option=option:dns-server,192.168.111.53,192.168.111.54",
-                "--dhcp-option=option:T1,2",
-                "--dhcp-option=option:T2,4",
-            ])
-            .arg(format!(
-                "--dhcp-leasefile={}",
-                self.dir.path().join("leases").display()
-            ))
-            .arg(format!(
-                "--pid-file={}",
-                self.dir.path().join("pid").display()
-            ))
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .unwrap();
-        self._server = Some(ChildGuard::new(child));
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while Instant::now() < deadline {
-            let out = self
-                .leaf
-                .command("ss")
-                .args(["-Hlun", "sport = :67"])
-                .output()
-                .unwrap();
-            if !out.stdout.is_empty() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        panic!("dnsmasq did not start: {}", self.log());
-    }
-
-    fn pod_addrs(&self) -> String {
-        self.pod
-            .ip(&["-4", "-o", "addr", "show", "dev", "net1"])
-            .unwrap()
-    }
-}
-
-fn rdmactl(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_rdmactl"))
-        .args(args)
-        .output()
-        .unwrap()
-}
+use common::rdmactl;
+use testbed::Need;
+use testbed::dhcp::{Dnsmasq, LeafPod};
 
 #[test]
 fn dhcp_lease_acquires_configures_holds_and_releases() {
     if !testbed::require!(Need::Root, Need::Netns, Need::Program("dnsmasq")) {
         return;
     }
-    let mut bed = Bed::new();
-    bed.dnsmasq();
+    let bed = LeafPod::new();
+    let _server = bed.dnsmasq(Dnsmasq {
+        lease_secs: 120,
+        t1_t2: Some((2, 4)),
+        dns: vec!["192.168.111.53", "192.168.111.54"],
+        extra: Vec::new(),
+    });
     let ns = bed.pod.name().to_string();
 
     // 1. acquire and keep: the address stays on net1, the JSON says what was leased
@@ -144,14 +58,15 @@ fn dhcp_lease_acquires_configures_holds_and_releases() {
     let t1 = v["t1_secs"].as_u64().unwrap();
     assert!((2..=3).contains(&t1), "{v}");
     assert!(
-        bed.log().contains(&format!("option: 58 T1  {t1}s")),
+        bed.log("dnsmasq")
+            .contains(&format!("option: 58 T1  {t1}s")),
         "{}",
-        bed.log()
+        bed.log("dnsmasq")
     );
     assert_eq!(v["server_id"], "192.168.111.1");
     assert!(
-        bed.pod_addrs().contains(&format!("inet {address}")),
-        "{}",
+        bed.pod_addrs().contains(&address.to_string()),
+        "{:?}",
         bed.pod_addrs()
     );
     assert!(
@@ -161,13 +76,14 @@ fn dhcp_lease_acquires_configures_holds_and_releases() {
             .contains("default via 192.168.111.1 dev net1")
     );
     assert!(
-        bed.log().contains("00:70:6f:64:31") || bed.log().contains("DHCPACK(sw0)"),
+        bed.log("dnsmasq").contains("00:70:6f:64:31")
+            || bed.log("dnsmasq").contains("DHCPACK(sw0)"),
         "{}",
-        bed.log()
+        bed.log("dnsmasq")
     );
 
     // 2. the same client id again, held 7 s (T1 of 3 s: two renewals), then released
-    let acks_before = bed.log().matches("DHCPACK(sw0)").count();
+    let acks_before = bed.log("dnsmasq").matches("DHCPACK(sw0)").count();
     let out = rdmactl(&[
         "dhcp",
         "lease",
@@ -193,7 +109,7 @@ fn dhcp_lease_acquires_configures_holds_and_releases() {
         address,
         "same client id, same address"
     );
-    let log = bed.log();
+    let log = bed.log("dnsmasq");
     let acks = log.matches("DHCPACK(sw0)").count() - acks_before;
     assert!(
         acks >= 3,
@@ -202,8 +118,8 @@ fn dhcp_lease_acquires_configures_holds_and_releases() {
     let ip = address.split('/').next().unwrap();
     assert!(log.contains(&format!("DHCPRELEASE(sw0) {ip}")), "{log}");
     assert!(
-        !bed.pod_addrs().contains("inet "),
-        "released address removed: {}",
+        bed.pod_addrs().is_empty(),
+        "released address removed: {:?}",
         bed.pod_addrs()
     );
 }
@@ -213,7 +129,7 @@ fn dhcp_lease_fails_cleanly_without_a_server_or_interface() {
     if !testbed::require!(Need::Root, Need::Netns) {
         return;
     }
-    let bed = Bed::new();
+    let bed = LeafPod::new();
     let ns = bed.pod.name().to_string();
     let out = rdmactl(&[
         "dhcp",

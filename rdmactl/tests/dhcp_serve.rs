@@ -3,18 +3,18 @@
 //! serving perfdhcp (as a relay): every lease it ACKed is in its lease file, and the restarted
 //! server gives new clients none of them.
 
+mod common;
+
 use std::collections::HashSet;
 use std::io::{BufRead, BufReader};
 use std::net::Ipv4Addr;
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 
-use dhcp_server::{ClientKey, LeaseFile, RecordState};
+use common::command;
+use dhcp_server::leasefile::bound_leases;
+use testbed::dhcp::udhcpc_once;
 use testbed::{ChildGuard, Need, Netns, veth_pair};
-
-fn rdmactl() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_rdmactl"))
-}
 
 #[test]
 fn config_errors_name_file_and_line() {
@@ -25,7 +25,7 @@ fn config_errors_name_file_and_line() {
         "authoritative;\nsubnet 10.0.0.0 netmask 255.255.255.0 {\n  range 10.0.1.1 10.0.1.9;\n}\n",
     )
     .unwrap();
-    let out = rdmactl()
+    let out = command()
         .args(["dhcp", "serve", "--ifname", "sw0", "--config"])
         .arg(&conf)
         .output()
@@ -38,7 +38,7 @@ fn config_errors_name_file_and_line() {
     );
     assert_eq!(err.lines().count(), 1, "{err}");
 
-    let out = rdmactl()
+    let out = command()
         .args(["dhcp", "serve", "--ifname", "sw0", "--config"])
         .arg(dir.path().join("missing.conf"))
         .output()
@@ -64,7 +64,7 @@ fn serve_without_an_address_on_a_subnet_fails() {
         "subnet 10.0.0.0 netmask 255.255.255.0 { range 10.0.0.10 10.0.0.20; }\n",
     )
     .unwrap();
-    let out = rdmactl()
+    let out = command()
         .args([
             "dhcp",
             "serve",
@@ -86,7 +86,7 @@ type Stderr = BufReader<std::process::ChildStderr>;
 
 /// Starts `rdmactl dhcp serve` in `leaf` and waits for its "serving" line.
 fn serve(leaf: &Netns, conf: &Path, leases: &Path) -> (ChildGuard, String, Stderr) {
-    let child = rdmactl()
+    let child = command()
         .args([
             "dhcp",
             "serve",
@@ -110,34 +110,6 @@ fn serve(leaf: &Netns, conf: &Path, leases: &Path) -> (ChildGuard, String, Stder
     stderr.read_line(&mut line).unwrap();
     assert!(line.contains("serving DHCP on sw0 as "), "{line}");
     (guard, line, stderr)
-}
-
-fn udhcpc(pod: &Netns, dir: &Path) -> Ipv4Addr {
-    let hook = dir.join("hook.sh");
-    std::fs::write(
-        &hook,
-        "#!/bin/sh\n[ \"$1\" = bound ] && echo \"$ip\" > \"$(dirname \"$0\")/ip.out\"\nexit 0\n",
-    )
-    .unwrap();
-    let mut perm = std::fs::metadata(&hook).unwrap().permissions();
-    std::os::unix::fs::PermissionsExt::set_mode(&mut perm, 0o755);
-    std::fs::set_permissions(&hook, perm).unwrap();
-    let out = pod
-        .command("udhcpc")
-        .args(["-i", "net1", "-n", "-q", "-f", "-t", "5", "-T", "1", "-s"])
-        .arg(&hook)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    std::fs::read_to_string(dir.join("ip.out"))
-        .unwrap()
-        .trim()
-        .parse()
-        .unwrap()
 }
 
 #[test]
@@ -167,7 +139,7 @@ fn serves_udhcpc_until_sigterm_and_keeps_leases_across_restart() {
         "{banner}"
     );
     assert!(banner.contains("(0 leases bound"), "{banner}");
-    let first = udhcpc(&pod, dir.path());
+    let first = udhcpc_once(&pod, "net1", dir.path()).unwrap().ip;
     let status = server.stop_with(nix::sys::signal::Signal::SIGTERM).unwrap();
     assert!(status.success(), "{status:?}");
     let mut last = String::new();
@@ -182,7 +154,7 @@ fn serves_udhcpc_until_sigterm_and_keeps_leases_across_restart() {
     pod.ip(&["link", "set", "net1", "address", "02:00:00:00:09:09"])
         .unwrap();
     pod.ip(&["link", "set", "net1", "up"]).unwrap();
-    let second = udhcpc(&pod, dir.path());
+    let second = udhcpc_once(&pod, "net1", dir.path()).unwrap().ip;
     assert_ne!(
         first, second,
         "the restarted server gave away a bound address"
@@ -218,15 +190,6 @@ fn perfdhcp(pod: &Netns, base: &str) -> u64 {
     received[1]
 }
 
-fn bound(path: &Path) -> Vec<(Ipv4Addr, ClientKey)> {
-    let (_lock, records) = LeaseFile::open(path).unwrap();
-    records
-        .into_iter()
-        .filter(|r| r.state == RecordState::Bound)
-        .map(|r| (r.ip, r.client.unwrap()))
-        .collect()
-}
-
 #[test]
 fn acked_leases_survive_sigkill() {
     if !testbed::require!(Need::Root, Need::Netns, Need::Program("perfdhcp")) {
@@ -252,7 +215,7 @@ fn acked_leases_survive_sigkill() {
     let (mut server, _, _) = serve(&leaf, &conf, &leases);
     let acked = perfdhcp(&pod, "mac=00:0c:01:00:00:00");
     server.stop_with(nix::sys::signal::Signal::SIGKILL).unwrap();
-    let first = bound(&leases);
+    let first = bound_leases(&leases).unwrap();
     // every ACK perfdhcp saw was on disk before it was sent
     assert!(
         first.len() as u64 >= acked && acked >= 90,
@@ -264,7 +227,7 @@ fn acked_leases_survive_sigkill() {
     let acked2 = perfdhcp(&pod, "mac=00:0c:02:00:00:00");
     drop(server);
     assert!(acked2 >= 90, "{acked2}");
-    let all = bound(&leases);
+    let all = bound_leases(&leases).unwrap();
     let ips: HashSet<Ipv4Addr> = all.iter().map(|(ip, _)| *ip).collect();
     assert_eq!(ips.len(), all.len(), "an address is bound twice");
     // the first run's leases are untouched: same address, same client

@@ -1,32 +1,11 @@
 //! `rdmactl discover` and `rdmactl sim render` as a user runs them: JSON shape, one-line errors
 //! naming the path, non-zero exits, never a panic.
 
-use std::process::{Command, Output};
+mod common;
 
-fn rdmactl(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_rdmactl"))
-        .args(args)
-        .output()
-        .unwrap()
-}
+use std::process::Output;
 
-fn render(preset: &str) -> tempfile::TempDir {
-    let dir = testbed::scratch_dir().unwrap();
-    let out = rdmactl(&[
-        "sim",
-        "render",
-        "--preset",
-        preset,
-        "--out",
-        dir.path().to_str().unwrap(),
-    ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    dir
-}
+use common::{rdmactl, render};
 
 fn stderr_line(out: &Output) -> String {
     let text = String::from_utf8_lossy(&out.stderr).into_owned();

@@ -2,32 +2,11 @@
 //! `rdmactl simulate`, as a user runs them: on rendered simulated hosts and on the real
 //! captured InfiniBand tree.
 
-use std::process::{Command, Output};
+mod common;
 
-fn rdmactl(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_rdmactl"))
-        .args(args)
-        .output()
-        .unwrap()
-}
+use std::process::Output;
 
-fn render(preset: &str) -> tempfile::TempDir {
-    let dir = testbed::scratch_dir().unwrap();
-    let out = rdmactl(&[
-        "sim",
-        "render",
-        "--preset",
-        preset,
-        "--out",
-        dir.path().to_str().unwrap(),
-    ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    dir
-}
+use common::{rdmactl, render};
 
 fn stdout_lines(out: &Output) -> Vec<String> {
     assert!(

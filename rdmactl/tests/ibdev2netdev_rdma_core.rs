@@ -4,23 +4,12 @@
 //! plain files bound at `/dev/infiniband` in a private mount namespace (never the host's
 //! `/dev`).
 
+mod common;
+
 use std::collections::BTreeSet;
-use std::process::{Command, Output};
 
+use common::rdmactl_ok as rdmactl;
 use testbed::Need;
-
-fn rdmactl(args: &[&str]) -> Output {
-    let out = Command::new(env!("CARGO_BIN_EXE_rdmactl"))
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
-}
 
 #[test]
 fn ibv_devices_agrees_with_rdmactl_on_a_rendered_host() {

@@ -10,6 +10,7 @@
 //! Everything here cleans up by handle (namespace name it created, PID it started), never by
 //! searching for names of things it did not create.
 
+pub mod dhcp;
 pub mod fixtures;
 mod netns;
 pub mod private_dev;
