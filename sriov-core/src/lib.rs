@@ -7,6 +7,11 @@
 //!   [`FsSysfs`] is the real backend (files under a root, `/` on a host or a rendered tree);
 //!   the `sysfs-sim` crate implements it over a simulated kernel.
 //! - [`NetOps`]: links per network namespace and the PF's VF table.
+//! - [`RdmaOps`]: the RDMA netns mode and RDMA device moves.
+//!
+//! [`node`] says where a program finds its node (the host root) and which backends it uses
+//! there; `host_proxy` (feature `host-proxy`, on by default) serves the three traits of one
+//! host to many processes over a unix socket.
 //!
 //! ```
 //! use sriov_core::{discover, FsSysfs};
@@ -27,10 +32,13 @@ pub mod discovery;
 pub mod enable;
 mod error;
 pub mod host_error;
+#[cfg(feature = "host-proxy")]
+pub mod host_proxy;
 pub mod ledger;
 mod mac;
 mod model;
 pub mod netops;
+pub mod node;
 mod pci;
 pub mod pool;
 pub mod rdma_ops;

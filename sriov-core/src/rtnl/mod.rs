@@ -42,6 +42,7 @@
 
 pub mod addr;
 mod conn;
+pub mod create;
 mod error;
 pub mod link;
 mod netns;
@@ -144,6 +145,57 @@ impl RtnlNetOps {
 
     fn set_vf(&self, pf: &str, vf: u32, change: VfChange) -> io::Result<()> {
         self.set(&Netns::Host, pf, LinkChange::Vf(vf::change(vf, change)))
+    }
+
+    /// Creates a veth pair (not a [`NetOps`] call: plugins never make links): `name` in `ns`
+    /// with MAC `mac` (a random one when `None`), its peer `peer` in `peer_ns`, both down.
+    /// EEXIST when a name is taken.
+    pub fn add_veth(
+        &self,
+        ns: &Netns,
+        name: &str,
+        mac: Option<MacAddress>,
+        peer_ns: &Netns,
+        peer: &str,
+    ) -> io::Result<()> {
+        let peer_file = self.open(peer_ns)?;
+        let msg = create::veth(name, mac, peer, peer_file.fd().as_raw_fd());
+        self.run(ns, move |c| {
+            c.request(msg, NLM_F_CREATE | NLM_F_EXCL, "RTM_NEWLINK veth")
+                .map(drop)
+        })
+    }
+
+    /// Creates a bridge `name` in `ns`, down (EEXIST when the name is taken).
+    pub fn add_bridge(&self, ns: &Netns, name: &str) -> io::Result<()> {
+        let msg = create::bridge(name);
+        self.run(ns, move |c| {
+            c.request(msg, NLM_F_CREATE | NLM_F_EXCL, "RTM_NEWLINK bridge")
+                .map(drop)
+        })
+    }
+
+    /// Makes link `name` a port of bridge `bridge` in `ns` (`ip link set <name> master
+    /// <bridge>`); ENODEV when either is missing.
+    pub fn set_bridge(&self, ns: &Netns, name: &str, bridge: &str) -> io::Result<()> {
+        self.run(ns, |c| {
+            let index = index_of(c, name)?;
+            let controller = index_of(c, bridge)?;
+            c.request(
+                create::set_controller(index, controller),
+                0,
+                "RTM_SETLINK master",
+            )
+            .map(drop)
+        })
+    }
+
+    /// Deletes link `name` in `ns` (a veth end takes its peer with it); ENODEV when missing.
+    pub fn del_link(&self, ns: &Netns, name: &str) -> io::Result<()> {
+        self.run(ns, |c| {
+            let index = index_of(c, name)?;
+            c.request(create::delete(index), 0, "RTM_DELLINK").map(drop)
+        })
     }
 }
 
