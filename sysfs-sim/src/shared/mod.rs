@@ -197,8 +197,8 @@ impl SharedHost {
         }
     }
 
-    /// Makes every namespace in `names` known (see the module docs): ENOENT for a file that
-    /// does not exist, EINVAL for one that is not a network namespace.
+    /// Makes every namespace in `names` known (see the module docs): EINVAL for a file that
+    /// is not a network namespace; a missing one is left to the model (ENOENT).
     fn adopt(&self, held: &mut Vec<HeldNetns>, names: &[&Netns]) -> io::Result<()> {
         self.reap_locked(held);
         for ns in names {
@@ -206,7 +206,12 @@ impl SharedHost {
             if self.inner.sim.has_netns(ns) {
                 continue;
             }
-            let file = HeldNetns::open(path)?;
+            let file = match HeldNetns::open(path) {
+                Ok(file) => file,
+                // no such namespace: the model answers the call (ENOENT), and logs it
+                Err(e) if e.raw_os_error() == Some(libc::ENOENT) => continue,
+                Err(e) => return Err(e),
+            };
             self.inner.sim.attach_netns(path)?;
             held.push(file);
         }
