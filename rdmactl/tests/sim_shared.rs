@@ -138,7 +138,7 @@ fn worker(root: &Path, i: u32) {
             .unwrap()
             .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
             .collect();
-        assert_eq!(listed, [name.clone()]);
+        assert_eq!(listed, std::slice::from_ref(&name));
 
         // unbind through FUSE: the netdev goes, for the proxy too
         std::fs::write(sys("bus/pci/drivers/mlx5_core/unbind"), &pci).unwrap();
