@@ -143,7 +143,7 @@ fn start(args: StartArgs) -> Result<(), CmdError> {
     };
     let exe = std::env::current_exe().map_err(|e| format!("find rdmactl's executable: {e}"))?;
     let mut command = std::process::Command::new(exe);
-    command.args(["sim", "serve", "--config", &config.to_arg()]);
+    command.args(["sim", "serve", "--config", &config.to_arg()?]);
     let record = daemon::start(command, &config)?;
     print_started(&record);
     Ok(())

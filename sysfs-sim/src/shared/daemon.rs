@@ -47,9 +47,14 @@ pub struct DaemonConfig {
 }
 
 impl DaemonConfig {
-    /// The config as one command-line argument (JSON), for the daemon command.
-    pub fn to_arg(&self) -> String {
-        serde_json::to_string(self).unwrap_or_default()
+    /// The config as one command-line argument (JSON), for the daemon command; a root that
+    /// is not UTF-8 cannot be said so.
+    pub fn to_arg(&self) -> Result<String, SharedError> {
+        serde_json::to_string(self).map_err(|e| SharedError::Io {
+            op: "name in the daemon's arguments",
+            path: self.root.clone(),
+            source: std::io::Error::new(std::io::ErrorKind::InvalidInput, e),
+        })
     }
 
     /// The config from [`Self::to_arg`]'s text.
