@@ -96,6 +96,39 @@ impl Handle {
         self.acked(&link::set(index, change)?)
     }
 
+    /// Creates a veth pair: `name` here (with `mac`, or one the kernel picks), its peer `peer` in
+    /// the namespace `peer_netns` refers to; both down. EEXIST when a name is taken.
+    pub fn add_veth(
+        &mut self,
+        name: &str,
+        mac: Option<[u8; 6]>,
+        peer: &str,
+        peer_netns: std::os::fd::BorrowedFd<'_>,
+    ) -> Result<(), Error> {
+        use std::os::fd::AsRawFd;
+        self.acked(&crate::create::veth(
+            name,
+            mac,
+            peer,
+            peer_netns.as_raw_fd(),
+        ))
+    }
+
+    /// Creates a bridge `name`, down (EEXIST when the name is taken).
+    pub fn add_bridge(&mut self, name: &str) -> Result<(), Error> {
+        self.acked(&crate::create::bridge(name))
+    }
+
+    /// Makes link `index` a port of bridge `controller` (0: of none).
+    pub fn set_controller(&mut self, index: u32, controller: u32) -> Result<(), Error> {
+        self.acked(&crate::create::set_controller(index, controller))
+    }
+
+    /// Deletes link `index` (a veth end takes its peer with it).
+    pub fn delete_link(&mut self, index: u32) -> Result<(), Error> {
+        self.acked(&crate::create::delete(index))
+    }
+
     /// Every address in the namespace, both families.
     pub fn addresses(&mut self) -> Result<Vec<Address>, Error> {
         self.dump(&addr::dump(), |m| match m {

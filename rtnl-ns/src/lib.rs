@@ -45,6 +45,7 @@
 )]
 
 pub mod addr;
+pub mod create;
 mod error;
 mod handle;
 pub mod link;

@@ -11,6 +11,8 @@
 //! | [`Error::NoFreeVf`], [`Error::OwnedByOther`], [`Error::OwnerHoldsOther`] | [`codes::VF_UNAVAILABLE`] (100) |
 //! | [`Error::NoSuchDevice`], [`Error::NotAVf`], [`Error::NotSriovPf`], [`Error::UnknownVf`], [`Error::VfNotListedByPf`] | [`codes::WRONG_DEVICE`] (101) |
 //! | [`Error::Ledger`], [`Error::LedgerCorrupt`], [`Error::NotAllocated`] | [`codes::NODE_STATE`] (102) |
+//! | [`Error::HostRoot`] (a `hostRoot` or `RDMA_SRIOV_HOST_ROOT` that is not absolute) | 7 invalid network config |
+//! | [`Error::OpenBackend`], [`Error::NoNamespaceView`] (the node's backends cannot be had) | [`codes::NODE_STATE`] (102) |
 //! | [`Error::DuplicateVf`] (an inventory this crate would never build) | 999 internal |
 //!
 //! The CNI error's `msg` is the error's message; `details` holds its sources, outermost first.
@@ -49,7 +51,9 @@ impl Error {
     /// The CNI error code for this error (see the [module docs](self)).
     pub fn cni_code(&self) -> ErrorCode {
         match self {
-            Error::PciAddress(_) | Error::VfConfig(_) => ErrorCode::InvalidNetworkConfig,
+            Error::PciAddress(_) | Error::VfConfig(_) | Error::HostRoot { .. } => {
+                ErrorCode::InvalidNetworkConfig
+            }
             Error::InvalidOwner { .. } => ErrorCode::InvalidEnvironment,
             Error::ReadAttr { .. }
             | Error::ReadLink { .. }
@@ -75,9 +79,11 @@ impl Error {
             | Error::NotSriovPf { .. }
             | Error::UnknownVf { .. }
             | Error::VfNotListedByPf { .. } => ErrorCode::Other(codes::WRONG_DEVICE),
-            Error::Ledger(_) | Error::LedgerCorrupt { .. } | Error::NotAllocated { .. } => {
-                ErrorCode::Other(codes::NODE_STATE)
-            }
+            Error::Ledger(_)
+            | Error::LedgerCorrupt { .. }
+            | Error::NotAllocated { .. }
+            | Error::OpenBackend { .. }
+            | Error::NoNamespaceView { .. } => ErrorCode::Other(codes::NODE_STATE),
             Error::DuplicateVf { .. } => ErrorCode::Internal,
         }
     }
@@ -259,6 +265,27 @@ mod tests {
             ),
             (Error::NotAllocated { pci: pci() }, codes::NODE_STATE),
             (Error::DuplicateVf { pci: pci() }, 999),
+            (
+                Error::HostRoot {
+                    given_by: crate::node::HostRootSource::Environment,
+                    value: "x".into(),
+                },
+                7,
+            ),
+            (
+                Error::OpenBackend {
+                    backend: "rtnetlink",
+                    source: io(),
+                },
+                codes::NODE_STATE,
+            ),
+            (
+                Error::NoNamespaceView {
+                    root: path(),
+                    ns: crate::Netns::named("pod"),
+                },
+                codes::NODE_STATE,
+            ),
         ];
         for (err, code) in cases {
             let cni = CniError::from(&err);

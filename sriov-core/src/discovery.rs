@@ -253,3 +253,25 @@ pub fn function_netdev(fs: &dyn Sysfs, dir: &Path) -> Result<Option<String>> {
     }
     Ok(names.into_iter().next())
 }
+
+/// The PF-side configuration of each enabled VF of `pf`, by VF index, as the PF's VF table
+/// (`net`) reports it. `None` when it cannot be read: the PF has no netdev in this namespace,
+/// or the netlink backend does not know it (a rendered tree read on a machine that lacks the
+/// PF).
+///
+/// ```
+/// let host = sysfs_sim::Preset::Reference.build(1).unwrap();
+/// let pfs = sriov_core::discover(&host.sysfs()).unwrap();
+/// let table = sriov_core::discovery::vf_configs(&host.net_ops(), &pfs[0]).unwrap();
+/// assert_eq!(table.len(), 8);
+/// assert!(table[&3].vlan.id().get() == 0 && !table[&3].spoofchk); // mlx5's defaults
+/// assert!(sriov_core::discovery::vf_configs(&host.net_ops(), &pfs[1]).unwrap().is_empty());
+/// ```
+pub fn vf_configs(
+    net: &dyn crate::NetOps,
+    pf: &PhysicalFunction,
+) -> Option<std::collections::BTreeMap<u32, crate::VfState>> {
+    let netdev = pf.netdev.as_deref()?;
+    let table = net.vfs(netdev).ok()?;
+    Some(table.into_iter().map(|v| (v.index, v.state)).collect())
+}

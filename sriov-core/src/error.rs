@@ -251,6 +251,33 @@ pub enum Error {
     /// the operation, its value and its target.
     #[error(transparent)]
     Host(Box<crate::HostError>),
+    /// A host root given by a netconf or the environment is not an absolute path.
+    #[error("host root {value:?} from {given_by} is not an absolute path")]
+    HostRoot {
+        /// Where it was given.
+        given_by: crate::node::HostRootSource,
+        /// What was given.
+        value: String,
+    },
+    /// A kernel backend could not be opened (rtnetlink needs `/proc/self/ns/net`).
+    #[error("open the {backend} backend: {source}")]
+    OpenBackend {
+        /// Which backend.
+        backend: &'static str,
+        /// The error.
+        source: io::Error,
+    },
+    /// Another namespace's sysfs was asked of a node that is not a simulated host.
+    #[error(
+        "the sysfs of namespace {ns} is only readable through a simulated host, and {} holds none",
+        root.display()
+    )]
+    NoNamespaceView {
+        /// The host root.
+        root: PathBuf,
+        /// The namespace.
+        ns: crate::Netns,
+    },
 }
 
 impl From<crate::HostError> for Error {

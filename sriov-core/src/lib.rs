@@ -14,6 +14,10 @@
 //! Callers that report to a person wrap the last two in [`Named`], whose errors name the
 //! operation and its target; every error of this crate has a CNI error code ([`cni_error`]).
 //!
+//! [`node`] says where a program finds its node (the host root) and which backends it uses
+//! there; `host_proxy` (feature `host-proxy`, on by default) serves the three traits of one
+//! host to many processes over a unix socket.
+//!
 //! ```
 //! use sriov_core::{discover, FsSysfs};
 //! // This machine's /sys: a host without SR-IOV NICs simply has no PFs.
@@ -33,10 +37,13 @@ pub mod discovery;
 pub mod enable;
 mod error;
 pub mod host_error;
+#[cfg(feature = "host-proxy")]
+pub mod host_proxy;
 pub mod ledger;
 mod mac;
 mod model;
 pub mod netops;
+pub mod node;
 mod pci;
 pub mod pool;
 pub mod rdma_ops;

@@ -9,7 +9,8 @@ use std::io::{self, Write};
 use std::path::{Component, Path, PathBuf};
 
 /// What kind of entry a path names (without following a final symbolic link).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum EntryKind {
     /// A directory.
     Dir,

@@ -64,6 +64,14 @@ impl HostState {
     }
 }
 
+/// The sysfs of each namespace, for a host-ops proxy serving this host
+/// ([`sriov_core::host_proxy`]): ENOENT for a namespace the host does not have.
+impl sriov_core::host_proxy::NamespacedSysfs for SimHost {
+    fn sysfs_for(&self, ns: &Netns) -> io::Result<Box<dyn sriov_core::Sysfs>> {
+        Ok(Box::new(self.sysfs_in(ns)?))
+    }
+}
+
 /// A simulated host. Cheap to clone: clones share one kernel.
 #[derive(Clone)]
 pub struct SimHost {
@@ -133,6 +141,15 @@ impl SimHost {
             name: name.to_string(),
         };
         self.lock().execute(op, |s| s.model.add_netns(name))
+    }
+
+    /// Adds the namespace whose file is `path`, made by someone else (a container runtime), as
+    /// the host learns of it; see [`Model::attach_netns`]. Logged as [`Op::AttachNetns`].
+    pub fn attach_netns(&self, path: &Path) -> io::Result<Netns> {
+        let op = Op::AttachNetns {
+            path: path.to_path_buf(),
+        };
+        self.lock().execute(op, |s| s.model.attach_netns(path))
     }
 
     /// Deletes a namespace as the kernel does when its last user goes: physical (PCI) netdevs
@@ -230,6 +247,11 @@ impl SimHost {
         let model: Model = serde_json::from_slice(&text)
             .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
         Ok(SimHost::from_model(model))
+    }
+
+    /// True when the host has namespace `ns` (the host's always).
+    pub fn has_netns(&self, ns: &Netns) -> bool {
+        self.lock().model.ns_id(ns).is_ok()
     }
 
     /// Renders namespace `ns`'s view of sysfs under `dir` (so that `dir/sys/...` reads like

@@ -23,6 +23,9 @@
 //!   listed at [`Preset::Reference`]) and two larger hosts.
 //! - Rendering: [`SimHost::render`] writes a tree that reads like a real `/sys` (relative links
 //!   as the kernel lays them out), for the real `FsSysfs` backend and for other programs.
+//! - Sharing (feature `shared`): `shared` runs one host for many processes, its sysfs a live
+//!   FUSE mount, its host traits served by the host-ops proxy, its netdevs optionally real veths
+//!   (`rdmactl sim start`).
 //!
 //! The kernel's rules are methods of [`model::Model`] (in [`kernel`], by subsystem); the views
 //! ([`SimSysfs`], [`SimNetOps`], [`SimRdmaOps`]) check faults, call them, log the operation and
@@ -60,6 +63,8 @@ pub mod rdma;
 mod rdma_ops;
 mod rdma_project;
 mod render;
+#[cfg(feature = "shared")]
+pub mod shared;
 mod sysfs;
 pub mod tree;
 

@@ -31,6 +31,11 @@ pub enum Op {
         /// The namespace's name.
         name: String,
     },
+    /// A namespace made by someone else (a container runtime) becoming known to the host.
+    AttachNetns {
+        /// Its file.
+        path: PathBuf,
+    },
     /// Deleting a namespace (its last user gone).
     DelNetns {
         /// The namespace.
@@ -192,7 +197,7 @@ impl Op {
         let vf = |pf: &str, vf: &u32| (FaultOp::SetVf, format!("{pf}/vf{vf}"));
         Some(match self {
             Op::WriteAttr { path, .. } => (FaultOp::Write, path.to_string_lossy().into_owned()),
-            Op::AddNetns { .. } | Op::DelNetns { .. } => return None,
+            Op::AddNetns { .. } | Op::AttachNetns { .. } | Op::DelNetns { .. } => return None,
             Op::AddVeth { name, .. } => (FaultOp::AddLink, name.clone()),
             Op::RenameLink { from, .. } => (FaultOp::RenameLink, from.clone()),
             Op::SetLinkMac { link, .. } => (FaultOp::SetLinkMac, link.clone()),
@@ -248,6 +253,7 @@ impl fmt::Display for Op {
                 write!(f, "echo {:?} > {}", value, path.display())
             }
             Op::AddNetns { name } => write!(f, "ip netns add {name}"),
+            Op::AttachNetns { path } => write!(f, "ip netns attach {}", path.display()),
             Op::DelNetns { ns } => write!(f, "ip netns del {}", NsArg(ns)),
             Op::AddVeth {
                 ns,

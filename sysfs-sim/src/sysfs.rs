@@ -72,6 +72,65 @@ impl SimSysfs {
     }
 }
 
+/// What a filesystem serving the tree needs of one entry, a final link not followed.
+#[cfg(feature = "shared")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum EntryMeta {
+    /// A directory.
+    Dir,
+    /// A symbolic link.
+    Link,
+    /// An attribute: readable, and writable (it has a kernel handler).
+    File {
+        /// Reads succeed or fail with the attribute's errno (write-only ones: EACCES).
+        readable: bool,
+        /// A write goes to a kernel handler.
+        writable: bool,
+    },
+}
+
+#[cfg(feature = "shared")]
+fn meta_of(node: &Node) -> EntryMeta {
+    match node {
+        Node::Dir(_) => EntryMeta::Dir,
+        Node::Link(_) => EntryMeta::Link,
+        Node::File(f) => EntryMeta::File {
+            readable: f.readable,
+            writable: f.write.is_some(),
+        },
+    }
+}
+
+#[cfg(feature = "shared")]
+impl SimSysfs {
+    /// The entry at `path`, a final link not followed.
+    pub(crate) fn entry_meta(&self, path: &Path) -> io::Result<EntryMeta> {
+        let mut state = self.host.lock();
+        let node = state
+            .tree()
+            .lookup(path, self.ns, FinalLink::NoFollow)
+            .map_err(io_error)?;
+        Ok(meta_of(node))
+    }
+
+    /// The entries of the directory at `path` with their kinds, read at one instant.
+    pub(crate) fn list_with_meta(&self, path: &Path) -> io::Result<Vec<(String, EntryMeta)>> {
+        let mut state = self.host.lock();
+        let ns = self.ns;
+        let tree = state.tree();
+        let comps = tree
+            .resolve(path, ns, FinalLink::Follow)
+            .map_err(io_error)?;
+        let dir = tree
+            .dir_at(&comps, ns)
+            .ok_or_else(|| io_error(libc::ENOTDIR))?;
+        Ok(dir
+            .visible(ns)
+            .map(|(name, node)| (name.to_string(), meta_of(node)))
+            .collect())
+    }
+}
+
 impl Sysfs for SimSysfs {
     fn read(&self, path: &Path) -> io::Result<String> {
         self.with_node(FaultOp::Read, path, FinalLink::Follow, |node| match node {

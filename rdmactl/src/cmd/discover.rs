@@ -1,11 +1,14 @@
-//! `rdmactl discover [--root DIR] [--json]`: SR-IOV PFs and their VFs.
+//! `rdmactl discover [--root DIR] [--json]`: SR-IOV PFs and their VFs; with `--json`, each
+//! VF's RDMA device and PF-side configuration (the PF's VF table, read through the node's
+//! netlink backend: a simulated host's when DIR holds one).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use clap::Args;
 use serde::Serialize;
-use sriov_core::{FsSysfs, PciAddress, PhysicalFunction, Sysfs};
+use sriov_core::node::{Backends, HostRoot};
+use sriov_core::{FsSysfs, PciAddress, PhysicalFunction, Sysfs, VfState};
 
 use super::CmdError;
 
@@ -47,6 +50,47 @@ pub struct VfJson {
     netdev: Option<String>,
     driver: Option<String>,
     rdma: Option<RdmaJson>,
+    config: Option<VfConfigJson>,
+}
+
+/// The JSON shape of a VF's PF-side configuration (`null` when the VF table cannot be read).
+#[derive(Debug, Clone, Serialize)]
+pub struct VfConfigJson {
+    mac: String,
+    vlan: u16,
+    qos: u8,
+    proto: String,
+    spoofchk: bool,
+    trust: bool,
+    link_state: String,
+    min_tx_rate: u32,
+    max_tx_rate: u32,
+}
+
+impl From<&VfState> for VfConfigJson {
+    fn from(s: &VfState) -> Self {
+        VfConfigJson {
+            mac: s.mac.to_string(),
+            vlan: s.vlan.id().get(),
+            qos: s.vlan.qos().get(),
+            proto: s.vlan.proto().to_string(),
+            spoofchk: s.spoofchk,
+            trust: s.trust,
+            link_state: s.link_state.to_string(),
+            min_tx_rate: s.rate.min_mbps(),
+            max_tx_rate: s.rate.max_mbps(),
+        }
+    }
+}
+
+/// The VF tables of the PFs, by PF and VF index.
+pub type ConfigIndex = BTreeMap<PciAddress, BTreeMap<u32, VfState>>;
+
+/// Reads the VF table of every PF through `net` (PFs whose table cannot be read are left out).
+pub fn config_index(net: &dyn sriov_core::NetOps, pfs: &[PhysicalFunction]) -> ConfigIndex {
+    pfs.iter()
+        .filter_map(|pf| Some((pf.pci, sriov_core::discovery::vf_configs(net, pf)?)))
+        .collect()
 }
 
 /// The JSON shape of a function's RDMA device (`null` when it has none).
@@ -113,6 +157,7 @@ impl From<&PhysicalFunction> for PfJson {
                     netdev: vf.netdev.clone(),
                     driver: vf.driver.clone(),
                     rdma: None,
+                    config: None,
                 })
                 .collect(),
         }
@@ -120,12 +165,15 @@ impl From<&PhysicalFunction> for PfJson {
 }
 
 impl PfJson {
-    /// The PF's JSON with the `rdma` keys of the PF and its VFs filled from `rdma`.
-    pub fn with_rdma(pf: &PhysicalFunction, rdma: &RdmaIndex) -> Self {
+    /// The PF's JSON with the `rdma` keys of the PF and its VFs filled from `rdma`, and each
+    /// VF's `config` from `configs`.
+    pub fn with_details(pf: &PhysicalFunction, rdma: &RdmaIndex, configs: &ConfigIndex) -> Self {
         let mut json = PfJson::from(pf);
         json.rdma = rdma.get(&pf.pci).cloned();
+        let table = configs.get(&pf.pci);
         for (vf_json, vf) in json.vfs.iter_mut().zip(&pf.vfs) {
             vf_json.rdma = rdma.get(&vf.pci).cloned();
+            vf_json.config = table.and_then(|t| t.get(&vf.index)).map(VfConfigJson::from);
         }
         json
     }
@@ -186,14 +234,21 @@ pub fn print_table(pfs: &[PhysicalFunction], root: &Path) {
 }
 
 /// Prints PFs as the documented JSON object, each PF and VF with its `rdma` object (or
-/// `null`).
-pub fn print_json(pfs: &[PhysicalFunction], rdma: &RdmaIndex) -> Result<(), CmdError> {
+/// `null`), each VF with its `config` (or `null`).
+pub fn print_json(
+    pfs: &[PhysicalFunction],
+    rdma: &RdmaIndex,
+    configs: &ConfigIndex,
+) -> Result<(), CmdError> {
     #[derive(Serialize)]
     struct Out {
         pfs: Vec<PfJson>,
     }
     let out = Out {
-        pfs: pfs.iter().map(|pf| PfJson::with_rdma(pf, rdma)).collect(),
+        pfs: pfs
+            .iter()
+            .map(|pf| PfJson::with_details(pf, rdma, configs))
+            .collect(),
     };
     println!("{}", serde_json::to_string_pretty(&out)?);
     Ok(())
@@ -210,7 +265,10 @@ pub fn run(args: DiscoverArgs) -> Result<(), CmdError> {
                 super::one_line(&*e)
             )
         })?;
-        print_json(&pfs, &rdma)
+        let backends = Backends::open(&HostRoot::new(&args.root))
+            .map_err(|e| format!("open the backends of {}: {e}", args.root.display()))?;
+        let configs = config_index(&*backends.net, &pfs);
+        print_json(&pfs, &rdma, &configs)
     } else {
         print_table(&pfs, &args.root);
         Ok(())

@@ -1,13 +1,15 @@
 //! `rdmactl ibdev2netdev [--root DIR] [-v]`: which netdev each RDMA port belongs to, as MOFED's
 //! script prints it: `mlx5_0 port 1 ==> ens2f0 (Up)`; `-v` adds the PCI address, HCA type,
-//! board, part, firmware and port state.
+//! board, part, firmware and port state. `--netns PATH` prints a pod's view: the sysfs of that
+//! namespace of the simulated host at `--root` (read through its proxy).
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use clap::Args;
 use rdma_dev::Detail;
-use sriov_core::{FsSysfs, Sysfs};
+use sriov_core::node::{Backends, HostRoot};
+use sriov_core::{FsSysfs, Netns, Sysfs};
 
 use super::CmdError;
 
@@ -20,6 +22,10 @@ pub struct Ibdev2NetdevArgs {
     /// Verbose: PCI address, HCA type, board, part, firmware and port state.
     #[arg(short, long)]
     pub verbose: bool,
+    /// Show what a process in this network namespace sees (a namespace file such as
+    /// /var/run/netns/pod1); needs a simulated host at --root (`rdmactl sim start`).
+    #[arg(long)]
+    pub netns: Option<PathBuf>,
 }
 
 /// The lines for any [`Sysfs`] view.
@@ -45,6 +51,20 @@ pub fn lines_at(root: &Path, detail: Detail) -> Result<Vec<String>, CmdError> {
     })
 }
 
+/// The lines namespace `ns` of the node at `root` sees, with errors that name both.
+pub fn lines_in(root: &Path, ns: &Netns, detail: Detail) -> Result<Vec<String>, CmdError> {
+    let backends = Backends::open(&HostRoot::new(root))?;
+    let fs = backends.sysfs_of(ns)?;
+    lines_with(&*fs, detail).map_err(|e| {
+        format!(
+            "ibdev2netdev in {ns} of {}: {}",
+            root.display(),
+            super::one_line(&*e)
+        )
+        .into()
+    })
+}
+
 /// Runs `rdmactl ibdev2netdev`.
 pub fn run(args: Ibdev2NetdevArgs) -> Result<(), CmdError> {
     let detail = if args.verbose {
@@ -52,7 +72,10 @@ pub fn run(args: Ibdev2NetdevArgs) -> Result<(), CmdError> {
     } else {
         Detail::Brief
     };
-    let lines = lines_at(&args.root, detail)?;
+    let lines = match &args.netns {
+        None => lines_at(&args.root, detail)?,
+        Some(path) => lines_in(&args.root, &Netns::Path(path.clone()), detail)?,
+    };
     if lines.is_empty() {
         eprintln!(
             "rdmactl: no RDMA devices under {}",

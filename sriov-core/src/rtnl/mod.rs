@@ -109,6 +109,48 @@ impl RtnlNetOps {
         };
         self.set(&Netns::Host, pf, change)
     }
+
+    /// Creates a veth pair (not a [`NetOps`] call: plugins never make links): `name` in `ns`
+    /// with MAC `mac` (a random one when `None`), its peer `peer` in `peer_ns`, both down.
+    /// EEXIST when a name is taken.
+    pub fn add_veth(
+        &self,
+        ns: &Netns,
+        name: &str,
+        mac: Option<MacAddress>,
+        peer_ns: &Netns,
+        peer: &str,
+    ) -> io::Result<()> {
+        self.with_ns(peer_ns, |peer_file| {
+            let peer_fd = std::os::fd::AsFd::as_fd(peer_file);
+            self.run(ns, move |h| {
+                h.add_veth(name, mac.map(|m| m.0), peer, peer_fd)
+            })
+        })
+    }
+
+    /// Creates a bridge `name` in `ns`, down (EEXIST when the name is taken).
+    pub fn add_bridge(&self, ns: &Netns, name: &str) -> io::Result<()> {
+        self.run(ns, |h| h.add_bridge(name))
+    }
+
+    /// Makes link `name` a port of bridge `bridge` in `ns` (`ip link set <name> master
+    /// <bridge>`); ENODEV when either is missing.
+    pub fn set_bridge(&self, ns: &Netns, name: &str, bridge: &str) -> io::Result<()> {
+        self.run(ns, |h| {
+            let index = h.link_by_name(name)?.index;
+            let controller = h.link_by_name(bridge)?.index;
+            h.set_controller(index, controller)
+        })
+    }
+
+    /// Deletes link `name` in `ns` (a veth end takes its peer with it); ENODEV when missing.
+    pub fn del_link(&self, ns: &Netns, name: &str) -> io::Result<()> {
+        self.run(ns, |h| {
+            let index = h.link_by_name(name)?.index;
+            h.delete_link(index)
+        })
+    }
 }
 
 fn link_info(l: rtnl_ns::Link) -> LinkInfo {

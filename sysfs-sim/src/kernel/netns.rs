@@ -41,6 +41,29 @@ impl Model {
         Ok(netns)
     }
 
+    /// Adds a namespace whose file is `path` (one made by someone else, such as a container
+    /// runtime's `/var/run/netns/cni-...` or `/proc/<pid>/ns/net`), with its own `lo`: EINVAL
+    /// for a relative path, EEXIST when a namespace has that file.
+    pub fn attach_netns(&mut self, path: &std::path::Path) -> Result<Netns, Errno> {
+        if !path.is_absolute() {
+            return Err(libc::EINVAL);
+        }
+        if self.ns_by_path(path).is_some() {
+            return Err(libc::EEXIST);
+        }
+        let id = self.next_ns;
+        self.next_ns += 1;
+        self.namespaces.insert(
+            id,
+            Namespace {
+                path: Some(path.to_path_buf()),
+                routes: Vec::new(),
+            },
+        );
+        self.add_loopback(id);
+        Ok(Netns::Path(path.to_path_buf()))
+    }
+
     /// Deletes a namespace as the kernel does when its last user goes
     /// (`default_device_exit_net`): physical (PCI) netdevs return to the host, down and without
     /// addresses, renamed `dev<N>` if their name is taken there; virtual ones (and both ends of
