@@ -17,12 +17,12 @@ use super::SimError;
 /// The reference worker node: one dual-port ConnectX-5 (`ens2f0`, `ens2f1`), 8 VFs of
 /// `ens2f0` enabled, NUMA node 0.
 pub fn reference(seed: u64) -> Result<SimHost, BuildError> {
-    sysfs_sim::reference(seed).build()
+    sysfs_sim::Preset::Reference.build(seed)
 }
 
 /// The large host: 8 PFs with 127 VFs each (1,016), on two NUMA nodes.
 pub fn large(seed: u64) -> Result<SimHost, BuildError> {
-    sysfs_sim::large(seed).build()
+    sysfs_sim::Preset::Large.build(seed)
 }
 
 /// The netdev names of every PF of `host`, in PCI order.

@@ -828,3 +828,17 @@ impl KubeletSim {
             .unwrap_or_default()
     }
 }
+
+impl KubeletSim {
+    /// Ends the ListAndWatch stream of `resource` from the kubelet's side, as a kubelet whose
+    /// stream failed does (it never retries one). Returns false when there is none.
+    pub fn break_stream(&self, resource: &str) -> bool {
+        match lock(&self.shared.endpoints).get(resource) {
+            Some(e) => {
+                e.stream.abort();
+                true
+            }
+            None => false,
+        }
+    }
+}

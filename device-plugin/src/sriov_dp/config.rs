@@ -62,12 +62,12 @@ impl DaemonConfig {
     /// assert!(DaemonConfig::parse(r#"{"mode":"hca"}"#, Some("Not A Domain")).is_err());
     /// ```
     pub fn parse(text: &str, prefix: Option<&str>) -> Result<DaemonConfig, DpError> {
-        if let Some(p) = prefix {
-            if !valid_prefix(p) {
-                return Err(DpError::Prefix {
-                    prefix: p.to_string(),
-                });
-            }
+        if let Some(p) = prefix
+            && !valid_prefix(p)
+        {
+            return Err(DpError::Prefix {
+                prefix: p.to_string(),
+            });
         }
         let with_prefix = match (prefix, serde_json::from_str::<Value>(text)) {
             (Some(p), Ok(Value::Object(mut top))) => {
@@ -173,7 +173,7 @@ mod tests {
 
     #[test]
     fn sockets_are_named_like_the_anchors() {
-        let host = crate::kubelet_sim::hosts::reference(1);
+        let host = crate::kubelet_sim::hosts::reference(1).unwrap();
         let inv = Inventory::discover(&host.sysfs()).unwrap();
         let seed =
             DaemonConfig::parse(r#"{"mode":"sriov","pfNetdevices":["ens2f0"]}"#, None).unwrap();

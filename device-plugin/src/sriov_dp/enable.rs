@@ -51,7 +51,7 @@ pub struct EnableReport {
 ///
 /// ```
 /// use device_plugin::sriov_dp::{enable::{enable_vfs, EnableAction}, ledger::HeldVfs};
-/// let host = device_plugin::kubelet_sim::hosts::reference(1);
+/// let host = device_plugin::kubelet_sim::hosts::reference(1).unwrap();
 /// let fs = host.sysfs();
 /// sriov_core::Sysfs::write(&fs, "/sys/bus/pci/devices/0000:3b:00.0/sriov_numvfs".as_ref(), "0").unwrap();
 /// let reports = enable_vfs(&fs, &["ens2f0".to_string()], &HeldVfs::Known(Default::default())).unwrap();

@@ -139,7 +139,7 @@ pub struct Transition {
 ///
 /// ```
 /// use device_plugin::sriov_dp::health::{DeviceHealth, Fault, HealthTracker};
-/// # let host = device_plugin::kubelet_sim::hosts::reference(1);
+/// # let host = device_plugin::kubelet_sim::hosts::reference(1).unwrap();
 /// # let inv = rdma_dev::resource::Inventory::discover(&host.sysfs()).unwrap();
 /// # let cfg = rdma_dev::resource::ResourceConfig::parse(r#"{"mode":"sriov","pfNetdevices":["ens2f0"]}"#).unwrap();
 /// # let dev = rdma_dev::resource::select_resources(&cfg, &inv)[0].devices[0].clone();
