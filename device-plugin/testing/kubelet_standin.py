@@ -104,7 +104,14 @@ class Registration(pb_grpc.RegistrationServicer):
             old = endpoints.get(request.resource_name)
             if old is not None and old.endpoint != request.endpoint and old.alive:
                 refuse(grpc.StatusCode.ALREADY_EXISTS, "another plugin serves %s" % request.resource_name)
-        channel = grpc.insecure_channel("unix:" + os.path.join(PLUGIN_DIR, request.endpoint))
+        # C-core (since 1.57) sends the %-encoded socket path as :authority on unix sockets,
+        # which hyper's h2 (so any tonic server) refuses with RST_STREAM(PROTOCOL_ERROR)
+        # (grpc/grpc#38142, hyperium/h2#487). The Go kubelet sends "localhost"; so does this
+        # stand-in, to talk to a tonic plugin as the kubelet does.
+        channel = grpc.insecure_channel(
+            "unix:" + os.path.join(PLUGIN_DIR, request.endpoint),
+            options=[("grpc.default_authority", "localhost")],
+        )
         stub = pb_grpc.DevicePluginStub(channel)
         try:
             options = stub.GetDevicePluginOptions(pb.Empty(), timeout=5)
