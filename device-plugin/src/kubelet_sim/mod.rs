@@ -10,8 +10,10 @@
 //!   a child process and driven over its stdin/stdout; the stubs are generated at start from
 //!   this crate's `.proto` files with grpcio-tools.
 //! - [`KubeletStandIn`]: what both offer, so one test body runs against either.
-//! - [`hosts`]: simulated hosts rendered to a directory for a daemon run as a separate process.
+//! - [`hosts`]: simulated hosts rendered to a directory for a daemon run as a separate process,
+//!   and [`DaemonProcess`], the daemon run on one.
 
+mod daemon;
 pub mod hosts;
 mod observed;
 mod python;
@@ -22,6 +24,7 @@ use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+pub use daemon::DaemonProcess;
 pub use observed::{Observed, Registration};
 pub use python::{PythonKubelet, python_program, unavailable_reason};
 pub use rust::{KubeletPaths, KubeletSim, PodRef};

@@ -1,21 +1,30 @@
 //! The host monitor: re-reads the configuration file, the VF ledger and the host's sysfs
 //! (only through the [`Sysfs`] trait) every poll, and turns them into a [`NodeSnapshot`]:
 //! each resource's devices with their health. Polling, because sysfs attributes such as
-//! `operstate` cannot be watched with inotify; a poll of the reference host is well under a
-//! millisecond of work, so a 200 ms interval puts every change on ListAndWatch within 1 s.
+//! `operstate` cannot be watched with inotify.
+//!
+//! A poll is kept cheap so that a 200 ms interval (every change on ListAndWatch within 1 s)
+//! costs little even with 1,016 devices:
+//! - the full discovery (rdma-dev's inventory and resource selection) runs again only when the
+//!   host's shape changed: the lists of PCI functions, netdevs and RDMA devices, or a PF's
+//!   `sriov_numvfs` (and every [`FULL_SCAN_EVERY`] polls regardless);
+//! - each device's health inputs are probed (its function, driver link and RDMA devices, its
+//!   PF's link, whether a pod holds it: two reads per device, one per PF), and rdma-dev's
+//!   [`device_health`] judges again only the devices whose inputs changed.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
 use rdma_dev::resource::{Allocation, Inventory, device_health};
-use sriov_core::Sysfs;
+use sriov_core::sysfs::paths;
+use sriov_core::{PciAddress, Sysfs};
 use tokio::sync::watch;
 
 use super::config::{DaemonConfig, ServedResource};
 use super::error::DpError;
-use super::health::{DeviceHealth, HealthTracker, faults_of};
+use super::health::{DeviceHealth, Fault, HealthTracker, faults_of};
 use super::ledger::HeldVfs;
 use crate::plugin::Device;
 use crate::stop::StopSignal;
@@ -51,6 +60,36 @@ pub struct MonitorPaths {
     pub ledger: PathBuf,
 }
 
+/// A full discovery runs at least this often (in polls), whatever the host's shape says.
+pub const FULL_SCAN_EVERY: u64 = 150;
+
+/// What a full discovery depends on: when none of it changed, its result still holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Shape {
+    pci_functions: Vec<String>,
+    netdevs: Vec<String>,
+    rdma_devices: Vec<String>,
+    num_vfs: Vec<Option<String>>,
+}
+
+/// What rdma-dev's health of one device depends on (for the faults this daemon counts).
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct HealthInputs {
+    driver: Option<PathBuf>,
+    function_present: bool,
+    rdma: Option<Vec<String>>,
+    pf_link: Option<(String, Option<String>)>,
+    held: bool,
+}
+
+/// The last full discovery.
+struct Discovery {
+    shape: Shape,
+    pfs: Vec<PciAddress>,
+    served: Vec<ServedResource>,
+    at_poll: u64,
+}
+
 /// The monitor's state between polls.
 pub struct Monitor {
     fs: Arc<dyn Sysfs>,
@@ -59,6 +98,9 @@ pub struct Monitor {
     config_text: String,
     config: DaemonConfig,
     trackers: BTreeMap<String, HealthTracker>,
+    discovery: Option<Discovery>,
+    judged: HashMap<(String, String), (HealthInputs, Vec<Fault>)>,
+    polls: u64,
 }
 
 impl std::fmt::Debug for Monitor {
@@ -95,6 +137,9 @@ impl Monitor {
             config_text,
             config,
             trackers: BTreeMap::new(),
+            discovery: None,
+            judged: HashMap::new(),
+            polls: 0,
         }
     }
 
@@ -118,39 +163,150 @@ impl Monitor {
                 tracing::info!("loaded config: {}", text.trim());
                 self.config = config;
                 self.trackers.clear();
+                self.discovery = None;
+                self.judged.clear();
             }
             Err(e) => tracing::error!("{e}; keeping the loaded config"),
         }
         self.config_text = text;
     }
 
+    fn shape(&self, pfs: &[PciAddress]) -> Shape {
+        let fs: &dyn Sysfs = self.fs.as_ref();
+        let list = |path: &str| {
+            let mut names = fs.read_dir(Path::new(path)).unwrap_or_default();
+            names.sort();
+            names
+        };
+        Shape {
+            pci_functions: list(paths::PCI_DEVICES),
+            netdevs: list(paths::CLASS_NET),
+            rdma_devices: list(rdma_dev::CLASS_INFINIBAND),
+            num_vfs: pfs
+                .iter()
+                .map(|pf| fs.read(&paths::pci_attr(pf, "sriov_numvfs")).ok())
+                .collect(),
+        }
+    }
+
+    /// The served resources, from the last discovery when the host's shape is unchanged.
+    fn discover(&mut self) -> Result<(), DpError> {
+        let stale = match &self.discovery {
+            None => true,
+            Some(d) => self.polls - d.at_poll >= FULL_SCAN_EVERY || self.shape(&d.pfs) != d.shape,
+        };
+        if !stale {
+            return Ok(());
+        }
+        let fs: &dyn Sysfs = self.fs.as_ref();
+        let inventory = Inventory::discover(fs).map_err(|source| DpError::Discover {
+            root: self.paths.root.clone(),
+            source,
+        })?;
+        let mut pfs: Vec<PciAddress> = inventory
+            .candidates
+            .iter()
+            .filter(|c| matches!(c.role, rdma_dev::resource::Role::Pf { .. }))
+            .map(|c| c.pci)
+            .collect();
+        pfs.sort();
+        // the shape is read after the inventory: a change in between shows at the next poll
+        let shape = self.shape(&pfs);
+        self.discovery = Some(Discovery {
+            shape,
+            pfs,
+            served: self.config.select(&inventory),
+            at_poll: self.polls,
+        });
+        Ok(())
+    }
+
+    fn pf_link(&self, pf: PciAddress) -> Option<(String, Option<String>)> {
+        let fs: &dyn Sysfs = self.fs.as_ref();
+        let netdev = sriov_core::discovery::function_netdev(fs, &paths::pci_device(&pf)).ok()??;
+        let operstate = fs
+            .read(&paths::class_net(&netdev).join("operstate"))
+            .ok()
+            .map(|t| t.trim().to_string());
+        Some((netdev, operstate))
+    }
+
+    fn inputs(
+        &self,
+        pci: PciAddress,
+        pf_link: Option<(String, Option<String>)>,
+        held: bool,
+    ) -> HealthInputs {
+        let fs: &dyn Sysfs = self.fs.as_ref();
+        let dir = paths::pci_device(&pci);
+        let driver = fs.read_link(&dir.join("driver")).ok();
+        let function_present = driver.is_some() || fs.entry_kind(&dir).is_ok();
+        let rdma = fs.read_dir(&dir.join("infiniband")).ok().map(|mut names| {
+            names.sort();
+            names
+        });
+        HealthInputs {
+            driver,
+            function_present,
+            rdma,
+            pf_link,
+            held,
+        }
+    }
+
     /// One look at the host.
     pub fn poll(&mut self) -> Result<NodeSnapshot, DpError> {
+        self.polls += 1;
         self.reload_config();
         let held = HeldVfs::read(&self.paths.ledger);
         if let HeldVfs::Unreadable(why) = &held {
             tracing::warn!("{why}: counting every VF as held by a pod");
         }
-        let discover_err = |source| DpError::Discover {
-            root: self.paths.root.clone(),
-            source,
+        self.discover()?;
+        let Some(discovery) = &self.discovery else {
+            return Ok(NodeSnapshot {
+                resources: BTreeMap::new(),
+                held,
+            });
         };
-        let fs: &dyn Sysfs = self.fs.as_ref();
-        let inventory = Inventory::discover(fs).map_err(discover_err)?;
+        let served_all = discovery.served.clone();
+        let mut links: HashMap<PciAddress, Option<(String, Option<String>)>> = HashMap::new();
         let mut resources = BTreeMap::new();
         let mut trackers = std::mem::take(&mut self.trackers);
-        for served in self.config.select(&inventory) {
+        let mut judged = std::mem::take(&mut self.judged);
+        let fs: &dyn Sysfs = self.fs.as_ref();
+        for served in served_all {
             let resource = &served.resource;
             let mut present = Vec::with_capacity(resource.devices.len());
             for device in &resource.devices {
-                let allocation = if held.holds(device.pci) {
-                    Allocation::HeldByContainer
-                } else {
-                    Allocation::Free
+                let link = links
+                    .entry(device.root)
+                    .or_insert_with(|| self.pf_link(device.root))
+                    .clone();
+                let is_held = held.holds(device.pci);
+                let inputs = self.inputs(device.pci, link, is_held);
+                let key = (resource.name.clone(), device.id.clone());
+                let faults = match judged.get(&key) {
+                    Some((seen, faults)) if *seen == inputs => faults.clone(),
+                    _ => {
+                        let allocation = if is_held {
+                            Allocation::HeldByContainer
+                        } else {
+                            Allocation::Free
+                        };
+                        let health =
+                            device_health(fs, resource, device, allocation).map_err(|source| {
+                                DpError::Discover {
+                                    root: self.paths.root.clone(),
+                                    source,
+                                }
+                            })?;
+                        let faults = faults_of(&health);
+                        judged.insert(key, (inputs, faults.clone()));
+                        faults
+                    }
                 };
-                let health =
-                    device_health(fs, resource, device, allocation).map_err(discover_err)?;
-                present.push((device.clone(), faults_of(&health)));
+                present.push((device.clone(), faults));
             }
             let tracker = trackers.entry(resource.name.clone()).or_default();
             for change in tracker.observe(present) {
@@ -169,7 +325,9 @@ impl Monitor {
             );
         }
         trackers.retain(|name, _| resources.contains_key(name));
+        judged.retain(|(name, _), _| resources.contains_key(name));
         self.trackers = trackers;
+        self.judged = judged;
         Ok(NodeSnapshot { resources, held })
     }
 }

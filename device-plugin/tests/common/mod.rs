@@ -4,14 +4,12 @@
 
 #![allow(dead_code)] // each test file uses its own part of the bed
 
-use std::fs::File;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use device_plugin::kubelet_sim::hosts::{RenderedHost, bring_pfs_up};
 use device_plugin::kubelet_sim::{
-    KubeletPaths, KubeletSim, KubeletStandIn, PythonKubelet, unavailable_reason,
+    DaemonProcess, KubeletPaths, KubeletSim, KubeletStandIn, PythonKubelet, unavailable_reason,
 };
 use sysfs_sim::SimHost;
 
@@ -153,80 +151,31 @@ impl<K> Bed<K> {
     /// Sends SIGTERM to the daemon and waits for it to exit (without blocking the runtime:
     /// the stand-in must keep answering while the daemon shuts down its connections).
     pub async fn terminate(&mut self) -> std::process::ExitStatus {
-        self.daemon.signal(nix::sys::signal::Signal::SIGTERM);
-        let deadline = std::time::Instant::now() + WAIT;
-        loop {
-            if let Some(status) = self.daemon.child.try_wait().unwrap() {
-                return status;
-            }
-            assert!(
-                std::time::Instant::now() < deadline,
-                "no exit after SIGTERM; log:\n{}",
-                self.daemon_log()
-            );
-            tokio::time::sleep(Duration::from_millis(20)).await;
+        match self.daemon.terminate(WAIT).await {
+            Ok(status) => status,
+            Err(e) => panic!("{e}; log:\n{}", self.daemon_log()),
         }
     }
 
     /// The daemon's log so far.
     pub fn daemon_log(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
+        self.daemon.log()
     }
 }
 
 /// Starts `rdma-sriov-dp` on `root` (registration on kubelet.sock, a 100 ms poll), its stderr
 /// into `log`.
 pub fn spawn_daemon(root: &Path, config: &Path, log: &Path, extra: &[&str]) -> DaemonProcess {
-    let stderr = File::create(log).unwrap();
-    let child = Command::new(env!("CARGO_BIN_EXE_rdma-sriov-dp"))
-        .arg("--root")
-        .arg(root)
-        .arg("--config")
-        .arg(config)
-        .args([
-            "--registration",
-            "kubelet",
-            "--poll-interval-ms",
-            "100",
-            "--log-level",
-            "debug",
-        ])
-        .args(extra)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(stderr)
-        .spawn()
-        .unwrap();
-    DaemonProcess { child }
-}
-
-/// The daemon's process, stopped (SIGTERM, then SIGKILL) and reaped when dropped. Signals go
-/// only to a child not reaped yet, so its PID cannot have been reused.
-pub struct DaemonProcess {
-    /// The child.
-    pub child: std::process::Child,
-}
-
-impl DaemonProcess {
-    /// Sends `signal` if the child has not exited.
-    pub fn signal(&mut self, signal: nix::sys::signal::Signal) {
-        if matches!(self.child.try_wait(), Ok(None)) {
-            let pid = nix::unistd::Pid::from_raw(self.child.id() as i32);
-            let _ = nix::sys::signal::kill(pid, signal);
-        }
-    }
-}
-
-impl Drop for DaemonProcess {
-    fn drop(&mut self) {
-        self.signal(nix::sys::signal::Signal::SIGTERM);
-        let deadline = std::time::Instant::now() + Duration::from_secs(5);
-        while matches!(self.child.try_wait(), Ok(None)) && std::time::Instant::now() < deadline {
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+    let mut args = vec!["--poll-interval-ms", "100", "--log-level", "debug"];
+    args.extend_from_slice(extra);
+    DaemonProcess::spawn(
+        Path::new(env!("CARGO_BIN_EXE_rdma-sriov-dp")),
+        root,
+        config,
+        log,
+        &args,
+    )
+    .unwrap()
 }
 
 /// Strings from string slices.
