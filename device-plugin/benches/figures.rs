@@ -29,8 +29,9 @@ fn stats(name: &str, samples: &mut [Duration]) {
     samples.sort();
     let at = |q: f64| samples[((samples.len() as f64 - 1.0) * q).round() as usize];
     println!(
-        "  {name:<44} n={:<5} p50={:>10.3?} p99={:>10.3?} max={:>10.3?}",
+        "  {name:<44} n={:<5} min={:>10.3?} p50={:>10.3?} p99={:>10.3?} max={:>10.3?}",
         samples.len(),
+        samples[0],
         at(0.5),
         at(0.99),
         samples[samples.len() - 1]

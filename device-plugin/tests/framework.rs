@@ -207,18 +207,19 @@ async fn re_registers_when_the_stream_breaks() {
     let b = bed(RESOURCE, |_| RegistrationMode::Kubelet).await;
     registrations(&b.sim, 1).await;
     b.sim
-        .wait_until("stream", WAIT, |o| o.updates.get(RESOURCE).is_some())
+        .wait_until("stream", WAIT, |o| o.updates.contains_key(RESOURCE))
         .await
         .unwrap();
     assert!(b.sim.break_stream(RESOURCE));
     registrations(&b.sim, 2).await;
-    assert!(
-        b.sim.stream_alive(RESOURCE)
-            || b.sim
-                .wait_until("stream again", WAIT, |o| o.updates[RESOURCE] >= 2)
-                .await
-                .is_ok()
-    );
+    // the new registration's stream delivers the list again, and stays open
+    b.sim
+        .wait_until("a list on the new stream", WAIT, |o| {
+            o.updates[RESOURCE] >= 2
+        })
+        .await
+        .unwrap();
+    assert!(b.sim.stream_alive(RESOURCE));
 }
 
 #[tokio::test]

@@ -140,22 +140,22 @@ proptest! {
         }
         // PFs: within the first node, with nothing must-included, picks per PF differ by at
         // most one unless the smaller PF ran out
-        if must.is_empty() {
-            if let Some(first) = nodes_in_order.first() {
-                let mut picks: BTreeMap<PciAddress, usize> = BTreeMap::new();
-                let mut free: BTreeMap<PciAddress, usize> = BTreeMap::new();
-                for id in eligible.iter().filter(|id| node_of(id) == *first) {
-                    *free.entry(by_id[id].pf).or_default() += 1;
-                    picks.entry(by_id[id].pf).or_default();
-                }
-                for id in rest.iter().filter(|id| node_of(id) == *first) {
-                    *picks.entry(by_id[id.as_str()].pf).or_default() += 1;
-                }
-                for (p, n) in &picks {
-                    for (q, m) in &picks {
-                        if *n > m + 1 {
-                            prop_assert_eq!(*m, free[q], "PF {} got {} while {} got {} with some left", p, n, q, m);
-                        }
+        if must.is_empty()
+            && let Some(first) = nodes_in_order.first()
+        {
+            let mut picks: BTreeMap<PciAddress, usize> = BTreeMap::new();
+            let mut free: BTreeMap<PciAddress, usize> = BTreeMap::new();
+            for id in eligible.iter().filter(|id| node_of(id) == *first) {
+                *free.entry(by_id[id].pf).or_default() += 1;
+                picks.entry(by_id[id].pf).or_default();
+            }
+            for id in rest.iter().filter(|id| node_of(id) == *first) {
+                *picks.entry(by_id[id.as_str()].pf).or_default() += 1;
+            }
+            for (p, n) in &picks {
+                for (q, m) in &picks {
+                    if *n > m + 1 {
+                        prop_assert_eq!(*m, free[q], "PF {} got {} while {} got {} with some left", p, n, q, m);
                     }
                 }
             }
