@@ -190,14 +190,22 @@ impl Incarnation {
         })
     }
 
-    /// Stops the server and removes the socket.
+    /// Stops the server and removes the socket; a server that had failed is reported.
     async fn stop(self) -> Result<()> {
         self.trigger.stop();
         let abort = self.task.abort_handle();
-        if tokio::time::timeout(STOP_GRACE, self.task).await.is_err() {
+        let served = tokio::time::timeout(STOP_GRACE, self.task).await;
+        if served.is_err() {
             abort.abort();
         }
-        uds::remove_socket(&self.path)
+        uds::remove_socket(&self.path)?;
+        match served {
+            Ok(Ok(Err(source))) => Err(Error::Serve {
+                path: self.path,
+                source,
+            }),
+            _ => Ok(()),
+        }
     }
 }
 
