@@ -232,6 +232,12 @@ impl<L> std::fmt::Debug for Engine<L> {
     }
 }
 
+/// The name a VF's netdev has on its way back to the host (`sr0000-3b-00.5`, 14 bytes): no
+/// host link has it, and a later DEL finds it there if one died part way.
+pub fn transit_name(pci: PciAddress) -> String {
+    format!("sr{}", pci.to_string().replace(':', "-"))
+}
+
 fn temp_hint(pci: PciAddress) -> String {
     pci.to_string().replace([':', '.'], "-")
 }
@@ -574,17 +580,28 @@ impl<L: Ledger> Engine<L> {
                 let Some(pod) = netns.filter(|ns| self.host.namespaces.exists(ns)) else {
                     return Err(not_found());
                 };
-                let link = match net.link(pod, ifname) {
-                    Ok(link) => link,
-                    Err(e) if e.errno() == Some(libc::ENODEV) => return Err(not_found()),
-                    Err(e) => return Err(e.into()),
-                };
-                // a transit name no host link has: the saved name may be the pod's ifname
-                let transit = format!("sriov{}", link.index);
-                if link.admin_up {
-                    net.set_link_up(pod, ifname, false)?;
+                // under its ifname, or under the transit name if a DEL died moving it out
+                let transit = transit_name(pci);
+                let mut found = None;
+                for name in [ifname, transit.as_str()] {
+                    match net.link(pod, name) {
+                        Ok(link) => {
+                            found = Some(link);
+                            break;
+                        }
+                        Err(e) if e.errno() == Some(libc::ENODEV) => {}
+                        Err(e) => return Err(e.into()),
+                    }
                 }
-                net.rename_link(pod, ifname, &transit)?;
+                let Some(link) = found else {
+                    return Err(not_found());
+                };
+                if link.admin_up {
+                    net.set_link_up(pod, &link.name, false)?;
+                }
+                if link.name != transit {
+                    net.rename_link(pod, &link.name, &transit)?;
+                }
                 net.move_link(pod, &transit, &Netns::Host)?;
                 transit
             }
