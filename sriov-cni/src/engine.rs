@@ -566,6 +566,10 @@ impl<L: Ledger> Engine<L> {
         ifname: &str,
     ) -> Result<()> {
         let net = Named(&*self.host.net);
+        // a netlink call first: a simulated host's proxy finishes the deletion of namespaces
+        // whose files are gone before it answers (returning their VFs, as the kernel has
+        // already done on a real node), so sysfs below shows where the netdev is now
+        net.links(&Netns::Host)?;
         let dir = paths::pci_device(&pci);
         let in_host = function_netdev(&*self.host.sysfs, &dir)
             .map_err(|source| Error::Device { pci, source })?;

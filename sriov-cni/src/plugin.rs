@@ -76,6 +76,16 @@ fn every_recorded_vf(root: &HostRoot) -> Result<Vec<PciAddress>> {
         .unwrap_or_default())
 }
 
+/// The engine of the node under `root` over every VF its ledger records (what GC and
+/// `rdmactl reconcile` work on), with the node's backends and per-VF lock files.
+pub fn node_engine(root: &HostRoot) -> Result<Engine<PersistentPool>> {
+    let backends = Backends::open(root).map_err(Error::Node)?;
+    let host = Host::from_backends(backends);
+    let recorded = every_recorded_vf(root)?;
+    let ledger = open_ledger(root, &host, &recorded, None)?;
+    Ok(Engine::new(host, ledger, EngineOptions::node(root.vf_lock_dir())))
+}
+
 /// A line for the plugin's log (`logFile`, else nothing: stderr belongs to the runtime).
 fn log(conf: &SriovConf, level: LogLevel, line: &str) {
     if level > conf.log_level {
@@ -186,10 +196,8 @@ impl SriovPlugin {
 
     fn gc_inner(req: &Request) -> Result<()> {
         let conf = Self::conf(req)?;
-        let (root, host) = open_node(conf.host_root.as_deref())?;
-        let recorded = every_recorded_vf(&root)?;
-        let ledger = open_ledger(&root, &host, &recorded, None)?;
-        let mut engine = Self::engine(&root, host, ledger);
+        let root = HostRoot::from_env(conf.host_root.as_deref()).map_err(Error::Node)?;
+        let mut engine = node_engine(&root)?;
         let valid: Vec<Owner> = req
             .valid_attachments
             .iter()
