@@ -103,8 +103,17 @@ fn sriov_and_rdma_binaries_attach_and_restore_on_the_veth_host() {
     let fabric = testbed::unique_name("sf");
     let host_ns = testbed::unique_name("sh");
     let said = ok(rdmactl(&[
-        "sim", "start", "--root", root_s, "--veth", "--fabric", &fabric, "--host-netns",
-        &host_ns, "--vlans", "0,111",
+        "sim",
+        "start",
+        "--root",
+        root_s,
+        "--veth",
+        "--fabric",
+        &fabric,
+        "--host-netns",
+        &host_ns,
+        "--vlans",
+        "0,111",
     ]));
     let pid: u32 = said
         .split("(pid ")
@@ -142,15 +151,25 @@ fn scenario(cni: &Cni) {
     assert_eq!(iface["pciID"], "0000:3b:00.5");
     assert_eq!(iface["sandbox"], pod_path.as_str());
     let shown = pod.ip(&["link", "show", "net1"]).unwrap();
-    assert!(shown.contains("02:00:00:00:11:05") && shown.contains("UP"), "{shown}");
+    assert!(
+        shown.contains("02:00:00:00:11:05") && shown.contains("UP"),
+        "{shown}"
+    );
     assert_eq!(client.vfs("ens2f0").unwrap()[3].state.vlan.id().get(), 111);
 
     // rdma, chained: finds the VF by the prevResult's MAC among ens2f0's admin MACs
     let (code, out) = cni.call("rdma", "ADD", "c1", &pod_path, &rdma_conf(&result));
     assert_eq!(code, 0, "{out}");
-    assert_eq!(client.devices(&Netns::Path(pod.path())).unwrap(), ["mlx5_5"]);
+    assert_eq!(
+        client.devices(&Netns::Path(pod.path())).unwrap(),
+        ["mlx5_5"]
+    );
     let view = ok(rdmactl(&[
-        "ibdev2netdev", "--root", cni.root.to_str().unwrap(), "--netns", &pod_path,
+        "ibdev2netdev",
+        "--root",
+        cni.root.to_str().unwrap(),
+        "--netns",
+        &pod_path,
     ]));
     assert!(view.contains("mlx5_5 port 1 ==> net1 (Up)"), "{view}");
 
@@ -171,7 +190,12 @@ fn scenario(cni: &Cni) {
     let back = client.link(&Netns::Host, "ens2f0v3").unwrap();
     assert_eq!((back.mac, back.mtu), (original.mac, original.mtu));
     assert_eq!(client.vfs("ens2f0").unwrap()[3], original_vf);
-    assert!(client.devices(&Netns::Host).unwrap().contains(&"mlx5_5".to_string()));
+    assert!(
+        client
+            .devices(&Netns::Host)
+            .unwrap()
+            .contains(&"mlx5_5".to_string())
+    );
 
     // the second pod gets it now; then its namespace is deleted before DEL
     let (code, out) = cni.call("sriov", "ADD", "c2", &pod2_path, &sriov_conf());
@@ -183,6 +207,10 @@ fn scenario(cni: &Cni) {
     assert_eq!((back.mac, back.mtu), (original.mac, original.mtu));
     assert_eq!(client.vfs("ens2f0").unwrap()[3], original_vf);
     // nothing left for reconcile
-    let out = ok(rdmactl(&["reconcile", "--root", cni.root.to_str().unwrap()]));
+    let out = ok(rdmactl(&[
+        "reconcile",
+        "--root",
+        cni.root.to_str().unwrap(),
+    ]));
     assert!(out.is_empty(), "{out}");
 }

@@ -83,7 +83,11 @@ pub fn node_engine(root: &HostRoot) -> Result<Engine<PersistentPool>> {
     let host = Host::from_backends(backends);
     let recorded = every_recorded_vf(root)?;
     let ledger = open_ledger(root, &host, &recorded, None)?;
-    Ok(Engine::new(host, ledger, EngineOptions::node(root.vf_lock_dir())))
+    Ok(Engine::new(
+        host,
+        ledger,
+        EngineOptions::node(root.vf_lock_dir()),
+    ))
 }
 
 /// A line for the plugin's log (`logFile`, else nothing: stderr belongs to the runtime).

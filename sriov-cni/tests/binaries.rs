@@ -23,7 +23,12 @@ fn run(bin: &str, env: &[(&str, &str)], stdin: &str) -> Out {
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
     let mut child = cmd.spawn().unwrap();
-    child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
     let out = child.wait_with_output().unwrap();
     Out {
         code: out.status.code().unwrap_or(-1),
@@ -68,7 +73,12 @@ fn cni_env_errors_have_the_spec_codes() {
     assert!(out.stderr.contains("CNI sriov plugin"), "{}", out.stderr);
     let out = run(SRIOV, &[("CNI_COMMAND", "ADD")], &conf(""));
     assert_eq!(code(&out), 4, "{}", out.stdout);
-    assert!(out.stdout["msg"].as_str().unwrap().contains("CNI_CONTAINERID"));
+    assert!(
+        out.stdout["msg"]
+            .as_str()
+            .unwrap()
+            .contains("CNI_CONTAINERID")
+    );
     let mut e = env("BOGUS", root);
     let out = run(SRIOV, &e, &conf(""));
     assert_eq!(code(&out), 4);
@@ -82,7 +92,13 @@ fn cni_env_errors_have_the_spec_codes() {
     bad_if[3].1 = "a/b";
     assert_eq!(code(&run(SRIOV, &bad_if, &conf(""))), 4);
     let version = run(SRIOV, &env("VERSION", root), "");
-    assert!(version.stdout["supportedVersions"].as_array().unwrap().len() > 3);
+    assert!(
+        version.stdout["supportedVersions"]
+            .as_array()
+            .unwrap()
+            .len()
+            > 3
+    );
 }
 
 #[test]
@@ -91,25 +107,55 @@ fn every_invalid_key_is_code_7_naming_it() {
     let root = dir.path().to_str().unwrap();
     let cases = [
         (r#","deviceID":"0000:3b:00.2","vlan":5000"#, "vlan"),
-        (r#","deviceID":"0000:3b:00.2","vlan":1,"vlanQoS":9"#, "vlanQoS"),
-        (r#","deviceID":"0000:3b:00.2","vlanProto":"802.1ad""#, "vlanProto"),
+        (
+            r#","deviceID":"0000:3b:00.2","vlan":1,"vlanQoS":9"#,
+            "vlanQoS",
+        ),
+        (
+            r#","deviceID":"0000:3b:00.2","vlanProto":"802.1ad""#,
+            "vlanProto",
+        ),
         (r#","deviceID":"0000:3b:00.2","mac":"nope""#, "mac"),
-        (r#","deviceID":"0000:3b:00.2","spoofchk":"maybe""#, "spoofchk"),
+        (
+            r#","deviceID":"0000:3b:00.2","spoofchk":"maybe""#,
+            "spoofchk",
+        ),
         (r#","deviceID":"0000:3b:00.2","trust":"yes""#, "trust"),
-        (r#","deviceID":"0000:3b:00.2","link_state":"up""#, "link_state"),
-        (r#","deviceID":"0000:3b:00.2","min_tx_rate":-1"#, "min_tx_rate"),
-        (r#","deviceID":"0000:3b:00.2","max_tx_rate":"x""#, "max_tx_rate"),
-        (r#","deviceID":"0000:3b:00.2","logLevel":"loud""#, "logLevel"),
+        (
+            r#","deviceID":"0000:3b:00.2","link_state":"up""#,
+            "link_state",
+        ),
+        (
+            r#","deviceID":"0000:3b:00.2","min_tx_rate":-1"#,
+            "min_tx_rate",
+        ),
+        (
+            r#","deviceID":"0000:3b:00.2","max_tx_rate":"x""#,
+            "max_tx_rate",
+        ),
+        (
+            r#","deviceID":"0000:3b:00.2","logLevel":"loud""#,
+            "logLevel",
+        ),
         (r#","deviceID":"0000:3b:00.2","hostRoot":"rel""#, "hostRoot"),
         (r#","deviceID":"zz""#, "deviceID"),
-        (r#","runtimeConfig":{"deviceID":"zz"}"#, "runtimeConfig.deviceID"),
-        (r#","deviceID":"0000:3b:00.2","runtimeConfig":{"mac":"x"}"#, "runtimeConfig.mac"),
+        (
+            r#","runtimeConfig":{"deviceID":"zz"}"#,
+            "runtimeConfig.deviceID",
+        ),
+        (
+            r#","deviceID":"0000:3b:00.2","runtimeConfig":{"mac":"x"}"#,
+            "runtimeConfig.mac",
+        ),
     ];
     for (extra, key) in cases {
         let out = run(SRIOV, &env("ADD", root), &conf(extra));
         assert_eq!(code(&out), 7, "{extra}: {}", out.stdout);
         let msg = out.stdout["msg"].as_str().unwrap();
-        assert!(msg.starts_with(&format!("invalid {key}:")), "{extra}: {msg}");
+        assert!(
+            msg.starts_with(&format!("invalid {key}:")),
+            "{extra}: {msg}"
+        );
     }
     let mut with_mac = env("ADD", root);
     with_mac.push(("CNI_ARGS", "IgnoreUnknown=1;MAC=zz"));
@@ -118,7 +164,12 @@ fn every_invalid_key_is_code_7_naming_it() {
     assert!(out.stdout["msg"].as_str().unwrap().contains("CNI_ARGS MAC"));
     let out = run(SRIOV, &env("ADD", root), &conf(""));
     assert_eq!(code(&out), 7);
-    assert!(out.stdout["msg"].as_str().unwrap().contains("VF pci addr is required"));
+    assert!(
+        out.stdout["msg"]
+            .as_str()
+            .unwrap()
+            .contains("VF pci addr is required")
+    );
 }
 
 #[test]
@@ -126,12 +177,32 @@ fn a_device_that_is_absent_or_a_pf_is_a_clear_error() {
     let dir = tempfile::tempdir().unwrap();
     rendered_reference(dir.path());
     let root = dir.path().to_str().unwrap();
-    let out = run(SRIOV, &env("ADD", root), &conf(r#","deviceID":"0000:3b:00.0""#));
+    let out = run(
+        SRIOV,
+        &env("ADD", root),
+        &conf(r#","deviceID":"0000:3b:00.0""#),
+    );
     assert_eq!(code(&out), 7, "{}", out.stdout);
-    assert!(out.stdout["msg"].as_str().unwrap().contains("not a virtual function"), "{}", out.stdout);
-    let out = run(SRIOV, &env("ADD", root), &conf(r#","deviceID":"0000:99:00.2""#));
+    assert!(
+        out.stdout["msg"]
+            .as_str()
+            .unwrap()
+            .contains("not a virtual function"),
+        "{}",
+        out.stdout
+    );
+    let out = run(
+        SRIOV,
+        &env("ADD", root),
+        &conf(r#","deviceID":"0000:99:00.2""#),
+    );
     assert_eq!(code(&out), 7, "{}", out.stdout);
-    assert!(out.stdout["msg"].as_str().unwrap().contains("no such PCI device"));
+    assert!(
+        out.stdout["msg"]
+            .as_str()
+            .unwrap()
+            .contains("no such PCI device")
+    );
 }
 
 #[test]

@@ -8,8 +8,21 @@ use sriov_cni::Error;
 use sriov_cni::netconf::SriovConf;
 
 const KEYS: &[&str] = &[
-    "deviceID", "vlan", "vlanQoS", "vlanProto", "mac", "spoofchk", "trust", "link_state",
-    "min_tx_rate", "max_tx_rate", "logLevel", "logFile", "hostRoot", "ipam", "runtimeConfig",
+    "deviceID",
+    "vlan",
+    "vlanQoS",
+    "vlanProto",
+    "mac",
+    "spoofchk",
+    "trust",
+    "link_state",
+    "min_tx_rate",
+    "max_tx_rate",
+    "logLevel",
+    "logFile",
+    "hostRoot",
+    "ipam",
+    "runtimeConfig",
 ];
 
 fn any_json() -> impl Strategy<Value = Value> {
@@ -20,8 +33,19 @@ fn any_json() -> impl Strategy<Value = Value> {
         (0u32..5000).prop_map(Value::from),
         any::<f64>().prop_map(|f| json!(f)),
         "[a-z0-9:./]{0,20}".prop_map(Value::from),
-        prop::sample::select(vec!["on", "off", "auto", "enable", "802.1ad", "0000:3b:00.2",
-            "02:00:00:00:00:01", "debug", "/srv", "host-local"]).prop_map(Value::from),
+        prop::sample::select(vec![
+            "on",
+            "off",
+            "auto",
+            "enable",
+            "802.1ad",
+            "0000:3b:00.2",
+            "02:00:00:00:00:01",
+            "debug",
+            "/srv",
+            "host-local"
+        ])
+        .prop_map(Value::from),
     ];
     leaf.prop_recursive(2, 8, 3, |inner| {
         prop_oneof![
