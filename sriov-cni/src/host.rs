@@ -76,11 +76,11 @@ impl Host {
 #[derive(Debug, Clone, Copy, Default)]
 pub struct KernelNamespaces;
 
-const NSFS_MAGIC: i64 = 0x6e73_6673;
+const NSFS_MAGIC: libc::__fsword_t = 0x6e73_6673;
 
 /// True when `path` is a network-namespace file (on `nsfs`: a bind mount or `/proc/.../ns/net`).
 pub fn is_netns_file(path: &Path) -> bool {
-    nix::sys::statfs::statfs(path).is_ok_and(|s| s.filesystem_type().0 as i64 == NSFS_MAGIC)
+    nix::sys::statfs::statfs(path).is_ok_and(|s| s.filesystem_type().0 == NSFS_MAGIC)
 }
 
 struct ThreadNetns {
