@@ -22,6 +22,8 @@ enum Command {
     Discover(cmd::discover::DiscoverArgs),
     /// Which netdev each RDMA port belongs to (`mlx5_0 port 1 ==> ens2f0 (Up)`).
     Ibdev2netdev(cmd::ibdev2netdev::Ibdev2NetdevArgs),
+    /// Put back every VF recorded for a pod that is gone or an ADD that stopped part way.
+    Reconcile(cmd::reconcile::ReconcileArgs),
     /// Simulated hosts: render them to disk.
     #[command(subcommand)]
     Sim(cmd::sim::SimCommand),
@@ -37,6 +39,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Discover(args) => cmd::discover::run(args),
         Command::Ibdev2netdev(args) => cmd::ibdev2netdev::run(args),
+        Command::Reconcile(args) => cmd::reconcile::run(args),
         Command::Sim(sim) => cmd::sim::run(sim),
         Command::Simulate(args) => cmd::simulate::run(args),
         Command::Dhcp(dhcp) => cmd::dhcp::run(dhcp),

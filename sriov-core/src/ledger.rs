@@ -240,3 +240,53 @@ impl PersistentPool {
         self.transact(|pool| pool.set_saved(pci, owner, saved))
     }
 }
+
+/// Where the records of VF holders are kept, for code that works on either kind: the durable
+/// [`PersistentPool`] of a node (shared by processes, every change written before it is
+/// reported) or a plain in-memory [`VfPool`] (one process owns it: a simulation, a benchmark).
+/// Both hold the same [`Allocation`] records.
+///
+/// ```
+/// use sriov_core::ledger::Ledger;
+/// use sriov_core::pool::{Owner, PoolVf, Selector, VfPool};
+/// let pf = "0000:3b:00.0".parse().unwrap();
+/// let vf = PoolVf { pci: sriov_core::PciAddress::vf_address(&pf, 2, 1, 0).unwrap(), pf, numa_node: None };
+/// let mut pool = VfPool::new([vf]).unwrap();
+/// let owner = Owner::attachment("c1", "net1").unwrap();
+/// pool.transact(|p| p.allocate(Selector::Any, &owner)).unwrap();
+/// assert_eq!(pool.snapshot().unwrap().len(), 1);
+/// ```
+pub trait Ledger {
+    /// Runs `change` on the pool as one transaction: on error nothing changes; on success the
+    /// change is as durable as the ledger is (on disk for [`PersistentPool`]).
+    fn transact<T>(&mut self, change: impl FnOnce(&mut VfPool) -> Result<T>) -> Result<T>;
+
+    /// Every allocation as of now (re-read from disk when others may have changed it),
+    /// including those of VFs outside the pool's inventory.
+    fn snapshot(&mut self) -> Result<Vec<Allocation>>;
+}
+
+impl Ledger for PersistentPool {
+    fn transact<T>(&mut self, change: impl FnOnce(&mut VfPool) -> Result<T>) -> Result<T> {
+        PersistentPool::transact(self, change)
+    }
+
+    fn snapshot(&mut self) -> Result<Vec<Allocation>> {
+        let mut all = PersistentPool::transact(self, |pool| {
+            Ok(pool.allocations().cloned().collect::<Vec<_>>())
+        })?;
+        all.extend(self.orphans.iter().cloned());
+        Ok(all)
+    }
+}
+
+impl Ledger for VfPool {
+    fn transact<T>(&mut self, change: impl FnOnce(&mut VfPool) -> Result<T>) -> Result<T> {
+        let before = self.clone();
+        change(self).inspect_err(|_| *self = before)
+    }
+
+    fn snapshot(&mut self) -> Result<Vec<Allocation>> {
+        Ok(self.allocations().cloned().collect())
+    }
+}

@@ -133,6 +133,18 @@ impl HostRoot {
         self.dir.join("var/lib/cni/sriov")
     }
 
+    /// `<root>/var/lib/cni/sriov/vf-ledger.json`: the node's VF ledger
+    /// ([`crate::ledger::PersistentPool`]), shared by the device plugin and the CNI plugins.
+    pub fn vf_ledger(&self) -> PathBuf {
+        self.sriov_state_dir().join("vf-ledger.json")
+    }
+
+    /// `<root>/var/lib/cni/sriov/pci/vf_lock`: one lock file per VF (`<pci>.lock`), the
+    /// anchor's path.
+    pub fn vf_lock_dir(&self) -> PathBuf {
+        self.sriov_state_dir().join("pci/vf_lock")
+    }
+
     /// `<root>/var/lib/cni/rdma`: the RDMA plugin's state.
     pub fn rdma_state_dir(&self) -> PathBuf {
         self.dir.join("var/lib/cni/rdma")

@@ -10,7 +10,7 @@ use rustc_hash::FxHashMap as HashMap;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::error::{Error, Result};
-use crate::{MacAddress, PciAddress, PhysicalFunction, VfState};
+use crate::{MacAddress, Netns, PciAddress, PhysicalFunction, VfState};
 
 /// One VF the pool may hand out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -142,6 +142,46 @@ pub struct SavedVfState {
     pub netdev_mac: Option<MacAddress>,
 }
 
+/// How far an attachment's ADD got: each stage is recorded in the ledger BEFORE its first
+/// change to the host is made, so a process killed at any instant leaves a record that says
+/// which undos may be needed. Every undo is idempotent (it compares the host with the saved
+/// state and changes only what differs), so running the undos of a stage that had barely
+/// begun is safe. Ordered: a later stage implies the earlier ones ran.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum AttachStage {
+    /// The PF-side VF configuration is being (or has been) set; undo: restore the saved VF
+    /// table entry.
+    PfConfig,
+    /// The VF netdev is being moved into the pod (through a temporary namespace); undo: find
+    /// the netdev wherever it is and return it to the host with its saved name, MAC and MTU.
+    Netdev,
+    /// IPAM is being (or has been) run; undo: IPAM DEL.
+    Ipam,
+    /// ADD completed.
+    Attached,
+}
+
+impl fmt::Display for AttachStage {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            AttachStage::PfConfig => "pf-config",
+            AttachStage::Netdev => "netdev",
+            AttachStage::Ipam => "ipam",
+            AttachStage::Attached => "attached",
+        })
+    }
+}
+
+/// The intent log of one attachment: the pod namespace the VF goes to and how far ADD got.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AttachmentIntent {
+    /// The pod's network namespace (`CNI_NETNS` at ADD).
+    pub netns: Netns,
+    /// The stage ADD had begun when this was written.
+    pub stage: AttachStage,
+}
+
 /// One allocation: who holds the VF and what to restore.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Allocation {
@@ -152,6 +192,9 @@ pub struct Allocation {
     /// State to restore on release, once recorded.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub saved: Option<Box<SavedVfState>>,
+    /// The attachment's intent log (a CNI plugin's record; absent for other holders).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub intent: Option<AttachmentIntent>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -338,6 +381,7 @@ impl VfPool {
             pci,
             owner: owner.clone(),
             saved: None,
+            intent: None,
         });
         Ok(pci)
     }
@@ -385,6 +429,29 @@ impl VfPool {
         match &mut self.slots[idx] {
             Some(a) if a.owner == *owner => {
                 a.saved = Some(Box::new(saved));
+                Ok(())
+            }
+            Some(a) => Err(Error::OwnedByOther {
+                pci,
+                owner: a.owner.clone(),
+                requester: owner.clone(),
+            }),
+            None => Err(Error::NotAllocated { pci }),
+        }
+    }
+
+    /// Records (or replaces) the intent log of the attachment holding `pci`, which `owner`
+    /// must hold.
+    pub fn set_intent(
+        &mut self,
+        pci: PciAddress,
+        owner: &Owner,
+        intent: AttachmentIntent,
+    ) -> Result<()> {
+        let idx = *self.by_pci.get(&pci).ok_or(Error::UnknownVf { pci })? as usize;
+        match &mut self.slots[idx] {
+            Some(a) if a.owner == *owner => {
+                a.intent = Some(intent);
                 Ok(())
             }
             Some(a) => Err(Error::OwnedByOther {
@@ -607,11 +674,13 @@ mod tests {
                     pci: vf,
                     owner: owner("x"),
                     saved: None,
+                    intent: None,
                 },
                 Allocation {
                     pci: ghost,
                     owner: owner("y"),
                     saved: None,
+                    intent: None,
                 },
             ])
             .unwrap();
@@ -623,11 +692,13 @@ mod tests {
                 pci: vf,
                 owner: owner("x"),
                 saved: None,
+                intent: None,
             },
             Allocation {
                 pci: vf,
                 owner: owner("z"),
                 saved: None,
+                intent: None,
             },
         ];
         assert!(p.restore(twice).is_err());
