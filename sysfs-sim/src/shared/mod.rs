@@ -552,6 +552,11 @@ impl RdmaOps for SharedHost {
             self.inner.sim.rdma_ops().move_device(from, ibdev, to)
         })
     }
+
+    fn other_namespaces(&self) -> io::Result<Vec<Netns>> {
+        // namespaces the kernel deleted are reaped first, as for every call
+        self.with(&[], || self.inner.sim.rdma_ops().other_namespaces())
+    }
 }
 
 /// The sysfs of one namespace of a shared host: reads from the simulator's projection, writes
