@@ -32,6 +32,9 @@ enum Command {
     /// DHCP client and server runs.
     #[command(subcommand)]
     Dhcp(cmd::dhcp::DhcpCommand),
+    /// The RDMA subsystem: its network-namespace mode.
+    #[command(subcommand)]
+    Rdma(cmd::rdma::RdmaCommand),
 }
 
 fn main() -> ExitCode {
@@ -43,6 +46,7 @@ fn main() -> ExitCode {
         Command::Sim(sim) => cmd::sim::run(sim),
         Command::Simulate(args) => cmd::simulate::run(args),
         Command::Dhcp(dhcp) => cmd::dhcp::run(dhcp),
+        Command::Rdma(rdma) => cmd::rdma::run(rdma),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

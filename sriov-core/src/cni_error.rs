@@ -66,6 +66,7 @@ impl Error {
                 ErrorCode::TryAgainLater
             }
             Error::Host(_)
+            | Error::RdmaNetnsModeBusy { .. }
             | Error::WriteAttr { .. }
             | Error::NumVfsOutOfRange { .. }
             | Error::VfsBusy { .. }

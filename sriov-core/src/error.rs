@@ -251,6 +251,19 @@ pub enum Error {
     /// the operation, its value and its target.
     #[error(transparent)]
     Host(Box<crate::HostError>),
+    /// The RDMA netns mode cannot change while a network namespace other than the initial one
+    /// exists (the kernel's `EBUSY`); these do.
+    #[error(
+        "set the RDMA netns mode to {mode}: it can change only while no network namespace other \
+         than the initial one exists, and these exist: {}",
+        namespaces.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
+    )]
+    RdmaNetnsModeBusy {
+        /// The mode asked for.
+        mode: crate::RdmaNetnsMode,
+        /// The namespaces that exist.
+        namespaces: Vec<crate::Netns>,
+    },
     /// A host root given by a netconf or the environment is not an absolute path.
     #[error("host root {value:?} from {given_by} is not an absolute path")]
     HostRoot {

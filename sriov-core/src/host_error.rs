@@ -101,6 +101,8 @@ pub enum HostOp {
     ListRdmaDevices,
     /// [`RdmaOps::move_device`] to this namespace.
     MoveRdmaDevice(Netns),
+    /// [`RdmaOps::other_namespaces`].
+    ListNamespaces,
 }
 
 impl HostOp {
@@ -131,6 +133,7 @@ impl HostOp {
             HostOp::SetRdmaNetnsMode(_) => "set the RDMA netns mode of",
             HostOp::ListRdmaDevices => "list RDMA devices in",
             HostOp::MoveRdmaDevice(_) => "move RDMA device",
+            HostOp::ListNamespaces => "list the network namespaces of",
         }
     }
 
@@ -173,7 +176,8 @@ impl HostOp {
             | HostOp::ListRoutes
             | HostOp::ReadVfTable
             | HostOp::ReadRdmaNetnsMode
-            | HostOp::ListRdmaDevices => Ok(()),
+            | HostOp::ListRdmaDevices
+            | HostOp::ListNamespaces => Ok(()),
         }
     }
 }
@@ -258,9 +262,14 @@ pub struct HostError {
 }
 
 impl HostError {
-    /// The kernel's errno, when the failure carries one.
+    /// The kernel's errno, when the failure carries one: the `io::Error`'s own, or (with the
+    /// `netlink` feature) that of the RDMA-netlink error it wraps (`EPROTONOSUPPORT` for a
+    /// kernel without RDMA netlink).
     pub fn errno(&self) -> Option<i32> {
-        self.source.raw_os_error()
+        #[cfg(feature = "netlink")]
+        return rdma_nl::errno_of(&self.source);
+        #[cfg(not(feature = "netlink"))]
+        return self.source.raw_os_error();
     }
 }
 
@@ -498,6 +507,15 @@ impl<R: RdmaOps> Named<R> {
                 ns: from.clone(),
                 name: ibdev.to_string(),
             },
+        )
+    }
+
+    /// [`RdmaOps::other_namespaces`].
+    pub fn other_namespaces(&self) -> Result<Vec<Netns>, HostError> {
+        named(
+            self.0.other_namespaces(),
+            HostOp::ListNamespaces,
+            HostTarget::RdmaSubsystem,
         )
     }
 }

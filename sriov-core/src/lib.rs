@@ -9,7 +9,9 @@
 //! - [`NetOps`]: links per network namespace and the PF's VF table; with the cargo feature `netlink`
 //!   (on by default), [`rtnl::RtnlNetOps`] is its real backend, over the `rtnl-ns` crate;
 //!   without it this crate pulls in no netlink code at all.
-//! - [`RdmaOps`]: the RDMA netns mode and moving RDMA devices between namespaces.
+//! - [`RdmaOps`]: the RDMA netns mode and moving RDMA devices between namespaces; with the
+//!   feature `netlink`, [`rdma_nl::RdmaNetlinkOps`] is its real backend, over the `rdma-nl`
+//!   crate.
 //!
 //! Callers that report to a person wrap the last two in [`Named`], whose errors name the
 //! operation and its target; every error of this crate has a CNI error code ([`cni_error`]).
@@ -46,6 +48,8 @@ pub mod netops;
 pub mod node;
 mod pci;
 pub mod pool;
+#[cfg(feature = "netlink")]
+pub mod rdma_nl;
 pub mod rdma_ops;
 #[cfg(feature = "netlink")]
 pub mod rtnl;

@@ -26,12 +26,11 @@
 //! ```
 
 use std::fmt;
-use std::io;
 use std::path::{Path, PathBuf};
 
-use crate::{Error, Netns, RdmaNetnsMode, RdmaOps, Result};
+use crate::{Error, Result};
 #[cfg(feature = "netlink")]
-use crate::{FsSysfs, NetOps, Sysfs};
+use crate::{FsSysfs, NetOps, Netns, RdmaOps, Sysfs};
 
 /// The environment variable that gives the host root when a netconf has no `hostRoot`.
 pub const HOST_ROOT_ENV: &str = "RDMA_SRIOV_HOST_ROOT";
@@ -246,7 +245,12 @@ impl Backends {
         Ok(Backends {
             sysfs,
             net: Box::new(net),
-            rdma: kernel_rdma_ops(),
+            rdma: Box::new(crate::rdma_nl::RdmaNetlinkOps::new().map_err(|source| {
+                Error::OpenBackend {
+                    backend: "RDMA netlink",
+                    source,
+                }
+            })?),
             kind: BackendKind::Kernel,
             #[cfg(feature = "host-proxy")]
             proxy: None,
@@ -276,41 +280,11 @@ impl Backends {
     }
 }
 
-/// The kernel's RDMA netlink backend. There is none in this crate yet: every call answers
-/// EPROTONOSUPPORT, what a kernel without RDMA netlink answers. This one function is replaced
-/// by the real RDMA-netlink backend when it lands (issue 9), and [`Backends::open`] uses it.
-#[cfg(feature = "netlink")]
-fn kernel_rdma_ops() -> Box<dyn RdmaOps> {
-    Box::new(NoRdmaNetlink)
-}
-
-/// An [`RdmaOps`] for a kernel path without an RDMA-netlink backend: every call fails with
-/// EPROTONOSUPPORT. Stands in for the real backend until it exists; see `kernel_rdma_ops`.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct NoRdmaNetlink;
-
-fn no_rdma_netlink<T>() -> io::Result<T> {
-    Err(io::Error::from_raw_os_error(libc::EPROTONOSUPPORT))
-}
-
-impl RdmaOps for NoRdmaNetlink {
-    fn netns_mode(&self) -> io::Result<RdmaNetnsMode> {
-        no_rdma_netlink()
-    }
-    fn set_netns_mode(&self, _mode: RdmaNetnsMode) -> io::Result<()> {
-        no_rdma_netlink()
-    }
-    fn devices(&self, _ns: &Netns) -> io::Result<Vec<String>> {
-        no_rdma_netlink()
-    }
-    fn move_device(&self, _from: &Netns, _ibdev: &str, _to: &Netns) -> io::Result<()> {
-        no_rdma_netlink()
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    #[cfg(feature = "netlink")]
+    use crate::RdmaNetnsMode;
 
     #[test]
     fn netconf_wins_then_env_then_slash() {
@@ -351,19 +325,51 @@ mod tests {
         assert_eq!(r.proxy_socket(), Path::new("/run/sysfs-sim/host.sock"));
     }
 
+    /// True when this kernel refuses `NETLINK_RDMA` sockets (no RDMA netlink).
+    #[cfg(feature = "netlink")]
+    fn kernel_lacks_rdma_netlink() -> bool {
+        matches!(
+            rdma_nl::RdmaSocket::open("probe"),
+            Err(rdma_nl::Error::NoRdmaNetlink { .. })
+        )
+    }
+
+    #[cfg(feature = "netlink")]
     #[test]
-    fn without_rdma_netlink_every_call_is_eprotonosupport() {
-        let rdma = NoRdmaNetlink;
+    fn the_kernel_backend_without_rdma_netlink_says_so_naming_the_operation() {
+        if !kernel_lacks_rdma_netlink() {
+            eprintln!("SKIP: this kernel has RDMA netlink");
+            return;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let backends = Backends::open(&HostRoot::new(dir.path())).unwrap();
+        let rdma = crate::Named(&backends.rdma);
+        let pod = Netns::named("p");
         let errs = [
             rdma.netns_mode().unwrap_err(),
             rdma.set_netns_mode(RdmaNetnsMode::Exclusive).unwrap_err(),
             rdma.devices(&Netns::Host).unwrap_err(),
-            rdma.move_device(&Netns::Host, "mlx5_0", &Netns::named("p"))
-                .unwrap_err(),
+            // the target namespace is opened first: use one that exists
+            rdma.move_device(
+                &Netns::Host,
+                "mlx5_0",
+                &Netns::Path("/proc/self/ns/net".into()),
+            )
+            .unwrap_err(),
         ];
-        for e in errs {
-            assert_eq!(e.raw_os_error(), Some(libc::EPROTONOSUPPORT));
+        let want = [
+            "read the RDMA netns mode of the RDMA subsystem: RDMA_NLDEV_CMD_SYS_GET: this kernel has no RDMA netlink",
+            "set the RDMA netns mode of the RDMA subsystem to exclusive: RDMA_NLDEV_CMD_SYS_SET netns: this kernel has no RDMA netlink",
+            "list RDMA devices in namespace host: RDMA_NLDEV_CMD_GET dump: this kernel has no RDMA netlink",
+            "move RDMA device mlx5_0 in host to /proc/self/ns/net: RDMA_NLDEV_CMD_GET dump: this kernel has no RDMA netlink",
+        ];
+        for (e, want) in errs.iter().zip(want) {
+            assert!(e.to_string().starts_with(want), "{e}");
+            assert_eq!(e.errno(), Some(libc::EPROTONOSUPPORT), "{e}");
         }
+        // a namespace that does not exist is ENOENT before any RDMA request
+        let e = rdma.move_device(&Netns::Host, "mlx5_0", &pod).unwrap_err();
+        assert_eq!(e.errno(), Some(libc::ENOENT), "{e}");
     }
 
     #[cfg(feature = "host-proxy")]

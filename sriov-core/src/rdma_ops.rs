@@ -75,6 +75,56 @@ pub trait RdmaOps: Send + Sync {
     /// Moves device `ibdev`, which is in `from`, to `to` (`ip netns exec <from> rdma dev set
     /// <ibdev> netns <to>`). Moving to the namespace it is already in succeeds.
     fn move_device(&self, from: &Netns, ibdev: &str, to: &Netns) -> io::Result<()>;
+    /// The network namespaces other than the initial one, each by one of its files, sorted:
+    /// while any exists the mode cannot change (what [`change_netns_mode`] names in its
+    /// error). A backend that cannot tell answers `Unsupported` (the default).
+    fn other_namespaces(&self) -> io::Result<Vec<Netns>> {
+        Err(io::Error::new(
+            io::ErrorKind::Unsupported,
+            "this RDMA backend cannot list network namespaces",
+        ))
+    }
+}
+
+/// Sets the RDMA netns mode under the kernel's rule, saying what breaks it: the mode can change
+/// only while no network namespace other than the initial one exists (the kernel, and the
+/// simulator, answer `EBUSY` otherwise), and then the error is
+/// [`Error::RdmaNetnsModeBusy`](crate::Error::RdmaNetnsModeBusy) listing the namespaces that
+/// exist. Any other failure is an [`Error::Host`](crate::Error::Host) naming the operation.
+///
+/// ```
+/// use sriov_core::{rdma_ops::change_netns_mode, Netns, RdmaNetnsMode};
+/// let host = sysfs_sim::Preset::Reference.build(1).unwrap();
+/// let rdma = host.rdma_ops();
+/// let pod = host.add_netns("pod1").unwrap();
+/// let err = change_netns_mode(&rdma, RdmaNetnsMode::Exclusive).unwrap_err();
+/// assert_eq!(
+///     err.to_string(),
+///     "set the RDMA netns mode to exclusive: it can change only while no network namespace \
+///      other than the initial one exists, and these exist: /var/run/netns/pod1"
+/// );
+/// host.del_netns(&pod).unwrap();
+/// change_netns_mode(&rdma, RdmaNetnsMode::Exclusive).unwrap();
+/// ```
+pub fn change_netns_mode(rdma: &impl RdmaOps, mode: RdmaNetnsMode) -> crate::Result<()> {
+    let host_error = |source| {
+        crate::Error::Host(Box::new(crate::HostError {
+            op: crate::HostOp::SetRdmaNetnsMode(mode),
+            target: crate::HostTarget::RdmaSubsystem,
+            source,
+        }))
+    };
+    match rdma.set_netns_mode(mode) {
+        Ok(()) => Ok(()),
+        Err(e) if e.raw_os_error() == Some(libc::EBUSY) => match rdma.other_namespaces() {
+            Ok(namespaces) if !namespaces.is_empty() => {
+                Err(crate::Error::RdmaNetnsModeBusy { mode, namespaces })
+            }
+            // none left by now, or none the backend can name: the kernel's answer as it is
+            _ => Err(host_error(e)),
+        },
+        Err(e) => Err(host_error(e)),
+    }
 }
 
 /// Forwards every call, so `&backend`, `Arc<backend>` and `Box<dyn RdmaOps>` are backends too.
@@ -92,6 +142,9 @@ macro_rules! forward_rdma_ops {
             }
             fn move_device(&self, from: &Netns, ibdev: &str, to: &Netns) -> io::Result<()> {
                 (**self).move_device(from, ibdev, to)
+            }
+            fn other_namespaces(&self) -> io::Result<Vec<Netns>> {
+                (**self).other_namespaces()
             }
         }
     )+};

@@ -147,4 +147,10 @@ impl RdmaOps for SimRdmaOps {
             .lock()
             .execute(op, |s| s.model.rdma_move(from, ibdev, to))
     }
+
+    fn other_namespaces(&self) -> io::Result<Vec<Netns>> {
+        let mut namespaces = self.host.namespaces();
+        namespaces.sort_by_key(ToString::to_string);
+        Ok(namespaces)
+    }
 }

@@ -5,6 +5,7 @@ pub mod dhcp_lease;
 pub mod dhcp_serve;
 pub mod discover;
 pub mod ibdev2netdev;
+pub mod rdma;
 pub mod reconcile;
 pub mod sim;
 pub mod simulate;

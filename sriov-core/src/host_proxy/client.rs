@@ -429,6 +429,15 @@ impl RdmaOps for ProxyClient {
             to: portable(to),
         })
     }
+
+    fn other_namespaces(&self) -> io::Result<Vec<Netns>> {
+        // the host's namespace is never among them, so every name is a namespace file
+        Ok(self
+            .names(Request::OtherNamespaces)?
+            .into_iter()
+            .map(|path| Netns::Path(path.into()))
+            .collect())
+    }
 }
 
 /// The sysfs of one namespace of a proxied host (see [`ProxyClient::sysfs_of`]).

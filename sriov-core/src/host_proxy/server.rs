@@ -92,6 +92,9 @@ fn run<H: ProxiedHost + ?Sized>(host: &H, request: Request) -> io::Result<Answer
         Request::SetRdmaNetnsMode { mode } => done(host.set_netns_mode(mode)),
         Request::RdmaDevices { ns } => host.devices(&ns).map(Answer::Names),
         Request::MoveRdmaDevice { from, ibdev, to } => done(host.move_device(&from, &ibdev, &to)),
+        Request::OtherNamespaces => host
+            .other_namespaces()
+            .map(|namespaces| Answer::Names(namespaces.iter().map(ToString::to_string).collect())),
         Request::Read { ns, path } => host.sysfs_for(&ns)?.read(&path).map(Answer::Text),
         Request::Write { ns, path, value } => done(host.sysfs_for(&ns)?.write(&path, &value)),
         Request::ReadLink { ns, path } => host.sysfs_for(&ns)?.read_link(&path).map(Answer::Target),

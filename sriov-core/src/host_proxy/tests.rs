@@ -150,6 +150,7 @@ fn request() -> impl Strategy<Value = Request> {
         Just(Request::RdmaNetnsMode),
         mode().prop_map(|mode| Request::SetRdmaNetnsMode { mode }),
         netns().prop_map(|ns| Request::RdmaDevices { ns }),
+        Just(Request::OtherNamespaces),
         (netns(), name(), netns()).prop_map(|(from, ibdev, to)| Request::MoveRdmaDevice {
             from,
             ibdev,

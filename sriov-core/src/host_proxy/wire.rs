@@ -207,6 +207,8 @@ pub enum Request {
         /// The namespace.
         ns: Netns,
     },
+    /// [`crate::RdmaOps::other_namespaces`] (answered with their paths as names).
+    OtherNamespaces,
     /// [`crate::RdmaOps::move_device`].
     MoveRdmaDevice {
         /// The namespace the device is in.
@@ -282,6 +284,7 @@ impl Request {
             Request::SetRdmaNetnsMode { .. } => "set_rdma_netns_mode",
             Request::RdmaDevices { .. } => "rdma_devices",
             Request::MoveRdmaDevice { .. } => "move_rdma_device",
+            Request::OtherNamespaces => "other_namespaces",
             Request::Read { .. } => "read",
             Request::Write { .. } => "write",
             Request::ReadLink { .. } => "read_link",

@@ -552,6 +552,11 @@ impl RdmaOps for SharedHost {
             self.inner.sim.rdma_ops().move_device(from, ibdev, to)
         })
     }
+
+    fn other_namespaces(&self) -> io::Result<Vec<Netns>> {
+        // namespaces the kernel deleted are reaped first, as for every call
+        self.with(&[], || self.inner.sim.rdma_ops().other_namespaces())
+    }
 }
 
 /// The sysfs of one namespace of a shared host: reads from the simulator's projection, writes
@@ -574,7 +579,10 @@ impl SharedSysfs {
 }
 
 impl Sysfs for SharedSysfs {
+    /// The attribute as it is now: on a veth-backed host, after the model's host netdevs took
+    /// the admin state their veths have in the kernel ([`SharedHost::follow_kernel_links`]).
     fn read(&self, path: &Path) -> io::Result<String> {
+        self.shared.follow_kernel_links();
         self.view()?.read(path)
     }
 
@@ -600,6 +608,54 @@ impl Sysfs for SharedSysfs {
 }
 
 impl SharedHost {
+    /// With a fabric (`--veth`), the model's PCI netdevs in the host namespace take the admin
+    /// state (up or down) their veths have in the kernel: a change made there by any process
+    /// (`ip link set ens2f0 down`, not through this host) shows in the next sysfs read
+    /// (`operstate`, `flags`, the RDMA port state that follows the netdev), as on a real host.
+    /// Run before each attribute read. Netdevs moved into other namespaces are not followed.
+    pub fn follow_kernel_links(&self) {
+        let Some(fabric) = &self.inner.fabric else {
+            return;
+        };
+        // under the host's lock, as link operations hold it across their kernel change
+        let mut state = self.inner.sim.lock();
+        let links = match fabric.kernel().links(&Netns::Host) {
+            Ok(links) => links,
+            Err(e) => {
+                tracing::warn!("read the host's links from the kernel: {e}");
+                return;
+            }
+        };
+        let mut changed = false;
+        for link in links {
+            let differs = state
+                .model
+                .netdev_by_name(crate::model::HOST_NS, &link.name)
+                .is_some_and(|d| {
+                    matches!(d.kind, NetdevKind::Pci(_)) && d.admin_up != link.admin_up
+                });
+            if !differs {
+                continue;
+            }
+            let admin = if link.admin_up {
+                AdminState::Up
+            } else {
+                AdminState::Down
+            };
+            match state.model.set_link_admin(&Netns::Host, &link.name, admin) {
+                Ok(()) => changed = true,
+                Err(errno) => tracing::warn!(
+                    "follow the kernel's admin state of {}: {}",
+                    link.name,
+                    io_error(errno)
+                ),
+            }
+        }
+        if changed {
+            state.changed();
+        }
+    }
+
     /// The sysfs of namespace `ns` (learning of the namespace if need be).
     pub fn sysfs_of(&self, ns: &Netns) -> io::Result<SharedSysfs> {
         self.with(&[ns], || {
