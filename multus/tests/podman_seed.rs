@@ -322,6 +322,7 @@ async fn podman_runs_the_seed_shape_through_multus() {
     let run = podman.run(
         &[
             "run",
+            "-d",
             "--name",
             &pod_name,
             "--ulimit",
@@ -330,14 +331,24 @@ async fn podman_runs_the_seed_shape_through_multus() {
             "multus-net",
             "--rootfs",
             rootfs.to_str().unwrap(),
+            "/bin/sleep",
+            "300",
+        ],
+        &[("CNI_ARGS", &cni_args)],
+    );
+    assert!(run.status.success(), "{}", text(&run));
+    let exec = podman.run(
+        &[
+            "exec",
+            &pod_name,
             "/bin/sh",
             "-c",
             "ip -4 -o addr show dev eth0; ip -4 -o addr show dev net1",
         ],
-        &[("CNI_ARGS", &cni_args)],
+        &[],
     );
-    let out = String::from_utf8_lossy(&run.stdout).into_owned();
-    assert!(run.status.success(), "{}", text(&run));
+    let out = String::from_utf8_lossy(&exec.stdout).into_owned();
+    assert!(exec.status.success(), "{}", text(&exec));
     assert!(
         out.contains("eth0") && out.contains("inet 10.233.9."),
         "{out}"
@@ -345,6 +356,10 @@ async fn podman_runs_the_seed_shape_through_multus() {
     assert!(
         out.contains("net1") && out.contains("inet 192.168.111."),
         "{out}"
+    );
+    assert!(
+        !host_has_link(&host_netdev),
+        "{host_netdev} is the pod's net1 now"
     );
 
     // The deviceID reached every plugin of the attachment, from the pod-resources answer.
