@@ -18,7 +18,7 @@
 //! assert_eq!(thin.cluster_network.as_deref(), Some("cbr0"));
 //! assert_eq!(thin.extra["tuning"]["kept"], true);
 //!
-//! let err = MultusConf::parse(br#"{"name":"m","type":"multus","defaultNetworks":"rdma-net","delegates":[]}"#).unwrap_err();
+//! let err = MultusConf::parse(br#"{"name":"m","type":"multus","clusterNetwork":"cbr0","defaultNetworks":"rdma-net"}"#).unwrap_err();
 //! assert!(err.to_string().contains("\"defaultNetworks\""));
 //! # Ok::<(), multus::Error>(())
 //! ```
@@ -432,7 +432,7 @@ mod tests {
             }
         );
         assert!(conf.retry_delete_on_error);
-        assert_eq!(conf.capabilities["portMappings"], true);
+        assert!(conf.capabilities["portMappings"]);
         assert_eq!(conf.extra["socketDir"], "/run/multus/");
         assert_eq!(conf.extra.len(), 1);
         assert_eq!(conf.pod_annotations(), None);

@@ -148,7 +148,7 @@ pub fn plan(
             let parsed = nad::parse_networks_annotation(entry, &conf.multus_namespace).map_err(
                 |source| Error::Input {
                     what: format!("defaultNetworks entry {entry:?}"),
-                    source,
+                    source: Box::new(source),
                 },
             )?;
             elements.extend(parsed);
@@ -168,7 +168,7 @@ pub fn plan(
             let parsed = nad::parse_networks_annotation(text, pod_namespace).map_err(|source| {
                 Error::Input {
                     what: format!("annotation {NETWORKS_ANNOTATION} of pod {}", pod.describe()),
-                    source,
+                    source: Box::new(source),
                 }
             })?;
             elements.extend(parsed);

@@ -42,7 +42,7 @@ pub enum Error {
         path: PathBuf,
         /// The CNI library's error.
         #[source]
-        source: cni_types::Error,
+        source: Box<cni_types::Error>,
     },
     /// No NetworkAttachmentDefinition file of that name.
     #[error(
@@ -80,7 +80,7 @@ pub enum Error {
         what: String,
         /// The CNI library's error.
         #[source]
-        source: cni_types::Error,
+        source: Box<cni_types::Error>,
     },
     /// The readiness indicator file does not exist (the cluster network is not ready).
     #[error("check readinessindicatorfile {path}: it does not exist")]
@@ -132,7 +132,7 @@ pub enum Error {
         pod: String,
         /// The client's error.
         #[source]
-        source: device_plugin::Error,
+        source: Box<device_plugin::Error>,
     },
     /// The kubelet checkpoint could not be read.
     #[error("read the kubelet checkpoint {path}: {source}")]
@@ -150,7 +150,7 @@ pub enum Error {
         path: PathBuf,
         /// The parser's error.
         #[source]
-        source: device_plugin::checkpoint::CheckpointError,
+        source: Box<device_plugin::checkpoint::CheckpointError>,
     },
     /// The async runtime for the pod-resources client could not start.
     #[error("start the pod-resources client's runtime: {0}")]
@@ -202,7 +202,7 @@ pub enum Error {
         ifname: String,
         /// The runner's error (the delegate's own error result when it printed one).
         #[source]
-        source: cni_types::Error,
+        source: Box<cni_types::Error>,
     },
     /// `kubeconfig` is set: the API-server path is not built (see the README).
     #[error(

@@ -146,7 +146,7 @@ fn from_pod_resources(
     let pr_err = |source| Error::PodResources {
         socket: socket.to_path_buf(),
         pod: pod.describe(),
-        source,
+        source: Box::new(source),
     };
     runtime.block_on(async {
         let mut client = PodResourcesClient::connect(socket).await.map_err(pr_err)?;
@@ -189,7 +189,7 @@ fn from_checkpoint(
     };
     let checkpoint = Checkpoint::parse(&text).map_err(|source| Error::CheckpointParse {
         path: path.to_path_buf(),
-        source,
+        source: Box::new(source),
     })?;
     let mut ids = checkpoint.pod_device_ids(uid, resource);
     ids.dedup();

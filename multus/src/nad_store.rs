@@ -142,7 +142,7 @@ impl NadStore {
                 "spec.config of NetworkAttachmentDefinition {}/{}",
                 nad.metadata.namespace, nad.metadata.name
             ),
-            source,
+            source: Box::new(source),
         })
     }
 
@@ -175,7 +175,7 @@ impl NadStore {
 pub fn load_conf_file(path: &Path) -> Result<NetConfList, Error> {
     let file_err = |source: cni_types::Error| Error::NetworkFile {
         path: path.to_path_buf(),
-        source,
+        source: Box::new(source),
     };
     let bytes = std::fs::read(path).map_err(|source| {
         file_err(cni_types::Error::Io {

@@ -88,7 +88,7 @@ impl Node {
             op,
             network: d.network.clone(),
             ifname: d.ifname.clone(),
-            source,
+            source: Box::new(source),
         }
     }
 
@@ -273,7 +273,7 @@ impl Node {
                     op: "STATUS",
                     network: list.name.clone(),
                     ifname: String::new(),
-                    source,
+                    source: Box::new(source),
                 })?;
         }
         Ok(())
@@ -307,7 +307,7 @@ impl Node {
                     op: "GC",
                     network: list.name.clone(),
                     ifname: String::new(),
-                    source,
+                    source: Box::new(source),
                 });
             }
         }
