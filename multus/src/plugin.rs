@@ -4,11 +4,12 @@
 
 use std::path::PathBuf;
 
+use cni_types::invoke::{Exec, RawExec};
 use cni_types::runtime::{CniConfig, RuntimeConf};
 use cni_types::skel::{Plugin, Request};
 use cni_types::{AnyResult, CniError, Result100};
 use serde_json::Value;
-use sriov_core::node::HostRoot;
+use sriov_core::node::{HOST_ROOT_ENV, HostRoot, HostRootSource};
 
 use crate::Error;
 use crate::config::{DEFAULT_BIN_DIR, LogLevel, MultusConf};
@@ -30,13 +31,33 @@ pub const DELEGATE_RESULT_CACHE_DIR: &str = "/var/lib/cni";
 #[derive(Debug, Clone, Copy, Default)]
 pub struct MetaPlugin;
 
+/// Runs the delegates as child processes with the host root in their environment
+/// ([`HOST_ROOT_ENV`]), so that a root given to the meta plugin by its `hostRoot` key is the
+/// delegates' root too.
+struct DelegateExec {
+    env: Vec<(String, String)>,
+}
+
+impl Exec for DelegateExec {
+    fn exec(
+        &self,
+        plugin: &std::path::Path,
+        env: &[(String, String)],
+        stdin: &[u8],
+    ) -> Result<Vec<u8>, cni_types::Error> {
+        let mut all = env.to_vec();
+        all.extend(self.env.iter().cloned());
+        RawExec.exec(plugin, &all, stdin)
+    }
+}
+
 /// What every command works with, resolved from the configuration and the host root.
 struct Node {
     conf: MultusConf,
     root: HostRoot,
     state: StateDir,
     store: NadStore,
-    runner: CniConfig,
+    runner: CniConfig<DelegateExec>,
     log: Log,
 }
 
@@ -57,8 +78,16 @@ impl Node {
                 path.push(PathBuf::from(DEFAULT_BIN_DIR));
             }
         }
-        let runner =
-            CniConfig::new(path).with_cache_dir(root.node_path(DELEGATE_RESULT_CACHE_DIR.as_ref()));
+        let env = match root.source() {
+            HostRootSource::Default => Vec::new(),
+            _ => vec![(
+                HOST_ROOT_ENV.to_string(),
+                root.dir().to_string_lossy().into_owned(),
+            )],
+        };
+        let runner = CniConfig::new(path)
+            .with_cache_dir(root.node_path(DELEGATE_RESULT_CACHE_DIR.as_ref()))
+            .with_exec(DelegateExec { env });
         Ok(Node {
             state: StateDir::new(root.node_path(&conf.cni_dir)),
             store: NadStore::new(conf.nad_dir.clone(), conf.conf_dir.clone()),

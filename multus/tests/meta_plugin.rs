@@ -47,6 +47,11 @@ fn static_2018_format_runs_the_master_first_and_names_the_others_by_a_counter() 
     let result = out.stdout_json().unwrap();
     assert_eq!(result["cniVersion"], "0.3.1");
     assert_eq!(result["ips"][0]["address"], "10.244.1.4/24");
+    // the host root given by the `hostRoot` key reaches the delegates' environment
+    assert_eq!(
+        std::fs::read_to_string(node.record.join("root-ADD-net0")).unwrap(),
+        node.root().to_str().unwrap()
+    );
     // the master plugin flag is Multus's, not the delegate's
     assert!(
         node.stdin_of("ADD", "flannel-net", "eth0")

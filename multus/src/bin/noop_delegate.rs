@@ -3,7 +3,8 @@
 //!
 //! - `recordDir`: append `<COMMAND> <network> <ifname> netns=<CNI_NETNS>` to `<recordDir>/calls.log` and keep the
 //!   stdin it got as `<recordDir>/<COMMAND>-<network>-<ifname>[-<tag>].json` (`tag`: to tell
-//!   two plugins of one list apart);
+//!   two plugins of one list apart), and its `RDMA_SRIOV_HOST_ROOT` as
+//!   `<recordDir>/root-<COMMAND>-<ifname>`;
 //! - `failOn` (`ADD`, `DEL`, `CHECK`, `STATUS`, `GC`), `code`, `msg`: fail that command with that error;
 //! - `ip`: the address ADD reports (`10.9.0.2/24`).
 //!
@@ -51,6 +52,8 @@ fn visit(req: &Request) -> Result<(), CniError> {
             &req.stdin,
         )
         .map_err(io)?;
+        let root = std::env::var("RDMA_SRIOV_HOST_ROOT").unwrap_or_default();
+        std::fs::write(dir.join(format!("root-{command}-{}", req.ifname)), root).map_err(io)?;
     }
     if key(req, "failOn").and_then(Value::as_str) == Some(command) {
         let code = key(req, "code")
