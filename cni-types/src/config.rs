@@ -325,6 +325,35 @@ impl NetConfList {
         Ok(list)
     }
 
+    /// A delegate or attachment configuration as Multus reads one: a list (a `plugins` key) as
+    /// [`NetConfList::from_map`] does, or a single plugin configuration (a `type`, no
+    /// `plugins`) as a one-plugin list carrying its `name` and `cniVersion`.
+    ///
+    /// ```
+    /// use cni_types::NetConfList;
+    /// let raw = serde_json::json!({"cniVersion":"0.3.1","name":"cbr0","type":"bridge"});
+    /// let list = NetConfList::from_conf_or_list(raw.as_object().unwrap().clone())?;
+    /// assert_eq!((list.name.as_str(), list.plugins[0].plugin_type.as_str()), ("cbr0", "bridge"));
+    /// # Ok::<(), cni_types::Error>(())
+    /// ```
+    pub fn from_conf_or_list(raw: Map<String, Value>) -> Result<Self, Error> {
+        if raw.contains_key("plugins") {
+            return NetConfList::from_map(raw);
+        }
+        let conf: NetConf = serde_json::from_value(Value::Object(raw.clone()))
+            .map_err(|e| Error::Conf(e.to_string()))?;
+        if conf.plugin_type.is_empty() {
+            return Err(Error::Conf("missing 'type'".into()));
+        }
+        let mut list = Map::new();
+        list.insert("name".into(), Value::String(conf.name.clone()));
+        if let Some(v) = &conf.cni_version {
+            list.insert("cniVersion".into(), Value::String(v.clone()));
+        }
+        list.insert("plugins".into(), Value::Array(vec![Value::Object(raw)]));
+        NetConfList::from_map(list)
+    }
+
     /// Reads a `.conflist` file. Unless `loadOnlyInlinedPlugins`, the plugin files
     /// `<dir>/<name>/*.conf` beside it are appended (sorted by file name). A list that ends up
     /// without plugins is an error.

@@ -26,7 +26,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::Error;
-use crate::config::{NetConf, NetConfList};
+use crate::config::NetConfList;
 
 /// The pod annotation selecting additional networks.
 pub const NETWORKS_ANNOTATION: &str = "k8s.v1.cni.cncf.io/networks";
@@ -102,21 +102,7 @@ impl NetworkAttachmentDefinition {
                 what: "NetworkAttachmentDefinition spec.config",
                 reason: e.to_string(),
             })?;
-        if raw.contains_key("plugins") {
-            return NetConfList::from_map(raw);
-        }
-        let conf: NetConf = serde_json::from_value(Value::Object(raw.clone()))
-            .map_err(|e| Error::Conf(e.to_string()))?;
-        if conf.plugin_type.is_empty() {
-            return Err(Error::Conf("missing 'type'".into()));
-        }
-        let mut list = Map::new();
-        list.insert("name".into(), Value::String(conf.name.clone()));
-        if let Some(v) = &conf.cni_version {
-            list.insert("cniVersion".into(), Value::String(v.clone()));
-        }
-        list.insert("plugins".into(), Value::Array(vec![Value::Object(raw)]));
-        NetConfList::from_map(list)
+        NetConfList::from_conf_or_list(raw)
     }
 }
 

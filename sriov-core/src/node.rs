@@ -159,6 +159,46 @@ impl HostRoot {
         self.dir.join("var/run/k8s.cni.cncf.io")
     }
 
+    /// `path`, a node path (`/var/lib/cni/multus`), taken under the root; a relative `path`
+    /// is taken as if it began with `/`.
+    ///
+    /// ```
+    /// use sriov_core::node::HostRoot;
+    /// let root = HostRoot::new("/srv/node1");
+    /// assert_eq!(root.node_path("/var/lib/cni/multus".as_ref()), std::path::Path::new("/srv/node1/var/lib/cni/multus"));
+    /// assert_eq!(HostRoot::system().node_path("/etc/cni".as_ref()), std::path::Path::new("/etc/cni"));
+    /// ```
+    pub fn node_path(&self, path: &Path) -> PathBuf {
+        let relative: PathBuf = path
+            .components()
+            .filter(|c| {
+                !matches!(
+                    c,
+                    std::path::Component::RootDir | std::path::Component::Prefix(_)
+                )
+            })
+            .collect();
+        self.dir.join(relative)
+    }
+
+    /// `<root>/var/lib/kubelet/device-plugins/kubelet_internal_checkpoint`: the kubelet's
+    /// device-manager checkpoint.
+    pub fn kubelet_checkpoint(&self) -> PathBuf {
+        self.kubelet_dir()
+            .join("device-plugins/kubelet_internal_checkpoint")
+    }
+
+    /// `<root>/var/lib/kubelet/pod-resources/kubelet.sock`: the kubelet's pod-resources socket.
+    pub fn pod_resources_socket(&self) -> PathBuf {
+        self.kubelet_dir().join("pod-resources/kubelet.sock")
+    }
+
+    /// `<root>/var/run/k8s.cni.cncf.io/devinfo`: device-info files (`dp/` written by device
+    /// plugins, `cni/` by the meta plugin for its delegates).
+    pub fn device_info_dir(&self) -> PathBuf {
+        self.multus_dir().join("devinfo")
+    }
+
     /// `<root>/dev/infiniband`: the RDMA character devices.
     pub fn dev_infiniband(&self) -> PathBuf {
         self.dir.join("dev/infiniband")
