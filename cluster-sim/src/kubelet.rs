@@ -152,31 +152,31 @@ impl Kubelet {
         count: usize,
         defect: Option<crate::Defect>,
     ) -> Result<std::result::Result<Vec<String>, Rejection>> {
-        let free = self.free_ids();
-        let mut chosen = if free.len() < count {
-            match self.broken_allocation(defect, count) {
-                Some(taken) => taken,
-                None => return Ok(Err(Rejection::InsufficientDevices { free: free.len() })),
-            }
+        let free = if Self::ignores_allocations(defect) {
+            self.healthy_ids()
         } else {
-            let choosable: Vec<Choosable> = free
-                .iter()
-                .map(|id| {
-                    let (pf, numa_node) = self
-                        .topology
-                        .get(id)
-                        .copied()
-                        .unwrap_or((PciAddress::from_routing_id(0, 0), None));
-                    Choosable {
-                        id: id.clone(),
-                        pf,
-                        numa_node,
-                        free: Freedom::Free,
-                    }
-                })
-                .collect();
-            preferred(&choosable, &free, &[], count)
+            self.free_ids()
         };
+        if free.len() < count {
+            return Ok(Err(Rejection::InsufficientDevices { free: free.len() }));
+        }
+        let choosable: Vec<Choosable> = free
+            .iter()
+            .map(|id| {
+                let (pf, numa_node) = self
+                    .topology
+                    .get(id)
+                    .copied()
+                    .unwrap_or((PciAddress::from_routing_id(0, 0), None));
+                Choosable {
+                    id: id.clone(),
+                    pf,
+                    numa_node,
+                    free: Freedom::Free,
+                }
+            })
+            .collect();
+        let mut chosen = preferred(&choosable, &free, &[], count);
         if chosen.len() < count {
             return Ok(Err(Rejection::InsufficientDevices { free: chosen.len() }));
         }
@@ -193,30 +193,25 @@ impl Kubelet {
         Ok(Ok(chosen))
     }
 
-    /// With [`crate::Defect::DoubleAllocate`], the broken device manager hands out devices
-    /// other pods hold when it has no free ones.
+    /// With [`crate::Defect::DoubleAllocate`], the broken device manager forgets what it
+    /// allocated when it chooses: every healthy device counts as free.
     #[cfg(feature = "defect-injection")]
-    fn broken_allocation(
-        &self,
-        defect: Option<crate::Defect>,
-        count: usize,
-    ) -> Option<Vec<String>> {
-        (defect == Some(crate::Defect::DoubleAllocate)).then(|| {
-            self.pods
-                .values()
-                .flat_map(|p| p.devices.clone())
-                .take(count)
-                .collect()
-        })
+    fn ignores_allocations(defect: Option<crate::Defect>) -> bool {
+        defect == Some(crate::Defect::DoubleAllocate)
     }
 
     #[cfg(not(feature = "defect-injection"))]
-    fn broken_allocation(
-        &self,
-        _defect: Option<crate::Defect>,
-        _count: usize,
-    ) -> Option<Vec<String>> {
-        None
+    fn ignores_allocations(_defect: Option<crate::Defect>) -> bool {
+        false
+    }
+
+    fn healthy_ids(&self) -> Vec<String> {
+        self.devices
+            .iter()
+            .flatten()
+            .filter(|d| d.health == Health::Healthy)
+            .map(|d| d.id.clone())
+            .collect()
     }
 
     /// The pod is gone: its devices are free again.

@@ -415,7 +415,7 @@ impl Simulation {
                     Duration::from_secs(90),
                 ),
                 FaultKind::PacketLoss | FaultKind::PacketDup => {
-                    Time::from_millis(CREATE_AT.as_millis() - 1000 + self.rng.random_range(0..3000))
+                    Time::from_millis(CREATE_AT.as_millis() - 2000 + self.rng.random_range(0..2000))
                 }
                 _ => ms(&mut self.rng, Duration::from_secs(1), steady.mul_f64(0.8)),
             };
@@ -1458,8 +1458,10 @@ pub(crate) fn leaf_of(sim: &Simulation, p: &Pod) -> Option<usize> {
 
 /// FaultReports, for reports.
 pub(crate) fn fault_reports(sim: &Simulation) -> Vec<FaultReport> {
-    sim.faults
-        .iter()
+    let mut faults: Vec<&PlannedFault> = sim.faults.iter().collect();
+    faults.sort_by_key(|f| (f.at, f.kind));
+    faults
+        .into_iter()
         .map(|f| FaultReport {
             kind: f.kind,
             at_ms: f.at.as_millis(),
