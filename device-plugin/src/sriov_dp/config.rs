@@ -3,7 +3,9 @@
 //! what the daemon adds: the resource prefix from `--resource-prefix`, and each resource's
 //! socket file name.
 
-use rdma_dev::resource::{Inventory, Resource, ResourceConfig, SeedMode, select_resources};
+use rdma_dev::resource::{
+    Inventory, Resource, ResourceConfig, SeedMode, is_valid_resource_prefix, select_resources,
+};
 use serde_json::Value;
 
 use super::error::DpError;
@@ -34,21 +36,6 @@ pub struct ServedResource {
     pub socket_name: String,
 }
 
-/// A lower-case DNS subdomain, as Kubernetes wants a resource's domain.
-fn valid_prefix(prefix: &str) -> bool {
-    !prefix.is_empty()
-        && prefix.len() <= 253
-        && prefix.split('.').all(|label| {
-            let b = label.as_bytes();
-            !b.is_empty()
-                && b.len() <= 63
-                && b.iter()
-                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-')
-                && b[0] != b'-'
-                && b[b.len() - 1] != b'-'
-        })
-}
-
 impl DaemonConfig {
     /// Parses a configuration file's text, with the `--resource-prefix` if one was given.
     ///
@@ -63,7 +50,7 @@ impl DaemonConfig {
     /// ```
     pub fn parse(text: &str, prefix: Option<&str>) -> Result<DaemonConfig, DpError> {
         if let Some(p) = prefix
-            && !valid_prefix(p)
+            && !is_valid_resource_prefix(p)
         {
             return Err(DpError::Prefix {
                 prefix: p.to_string(),

@@ -270,8 +270,17 @@ fn valid_name(name: &str) -> bool {
         && b[b.len() - 1].is_ascii_alphanumeric()
 }
 
-/// A DNS subdomain: lower-case labels of `[a-z0-9-]` joined by dots, at most 253 bytes.
-fn valid_prefix(prefix: &str) -> bool {
+/// Whether `prefix` can be a resource's domain (`<prefix>/<name>`): a DNS subdomain, lower-case
+/// labels of `[a-z0-9-]` (1 to 63 bytes, no `-` at either end) joined by dots, at most 253 bytes.
+///
+/// ```
+/// use rdma_dev::resource::is_valid_resource_prefix;
+/// assert!(is_valid_resource_prefix("rdma"));
+/// assert!(is_valid_resource_prefix("nvidia.com"));
+/// assert!(!is_valid_resource_prefix("Not A Domain"));
+/// assert!(!is_valid_resource_prefix("-rdma"));
+/// ```
+pub fn is_valid_resource_prefix(prefix: &str) -> bool {
     !prefix.is_empty()
         && prefix.len() <= 253
         && prefix.split('.').all(|label| {
@@ -293,7 +302,7 @@ fn resource(raw: RawResource) -> Result<ResourceSpec> {
     let prefix = raw
         .resource_prefix
         .unwrap_or_else(|| DEFAULT_PREFIX.to_string());
-    if !valid_prefix(&prefix) {
+    if !is_valid_resource_prefix(&prefix) {
         return Err(config_err(format!(
             "resource {name}: invalid resourcePrefix {prefix:?}"
         )));

@@ -25,6 +25,7 @@ mod select;
 pub use allocate::{ContainerAllocation, DeviceSpec, env_name};
 pub use config::{
     DEFAULT_PREFIX, PfName, ResourceConfig, ResourceSpec, SeedConfig, SeedMode, Selectors,
+    is_valid_resource_prefix,
 };
 pub use health::{Allocation, Health, Problem, device_health};
 pub use inventory::{Candidate, Inventory, RdmaInfo, Role};
