@@ -48,27 +48,27 @@ pub fn project_manifests() -> Vec<ManifestFile> {
     [
         (
             "rdma-sriov-node-config.yaml",
-            include_str!("../../deploy/rdma-sriov-node-config.yaml"),
+            include_str!("../deploy/rdma-sriov-node-config.yaml"),
         ),
         (
             "device-plugin.yaml",
-            include_str!("../../deploy/device-plugin.yaml"),
+            include_str!("../deploy/device-plugin.yaml"),
         ),
         (
             "k8s-sriov-cni-installer.yaml",
-            include_str!("../../deploy/k8s-sriov-cni-installer.yaml"),
+            include_str!("../deploy/k8s-sriov-cni-installer.yaml"),
         ),
         (
             "dhcp-daemonset.yaml",
-            include_str!("../../deploy/dhcp-daemonset.yaml"),
+            include_str!("../deploy/dhcp-daemonset.yaml"),
         ),
         (
             "sriov-rdma-net.yaml",
-            include_str!("../../deploy/sriov-rdma-net.yaml"),
+            include_str!("../deploy/sriov-rdma-net.yaml"),
         ),
         (
             "test-sriov-dep.yaml",
-            include_str!("../../deploy/test-sriov-dep.yaml"),
+            include_str!("../deploy/test-sriov-dep.yaml"),
         ),
     ]
     .into_iter()

@@ -7,8 +7,8 @@
 //! 3. every running pod's net1 is up in its netns with a live lease from its own leaf's range
 //!    and its VF's RDMA device;
 //! 4. kubelet allocations = ledger = pods;
-//! 5. every VF no pod holds is in the host, restored: its name, MAC, MTU and PF-side config as
-//!    before any pod had it;
+//! 5. every VF no pod holds is in the host, restored: its name, MAC, MTU, RDMA device and
+//!    PF-side config as before any pod had it;
 //! 6. capacity = healthy VFs (present, driver bound, PF link up; 0 while no plugin is
 //!    registered).
 
@@ -239,6 +239,13 @@ pub(crate) fn check_node(sim: &Simulation, n: usize) -> Result<()> {
                     "VF {vf}: expected {} with MAC {:?} MTU {} in the host, found {link:?}",
                     orig.name, orig.mac, orig.mtu
                 ),
+            );
+        }
+        let ib = sriov_core::sysfs::paths::pci_device(vf).join("infiniband");
+        if fs.read_dir(&ib).map_or(true, |d| d.is_empty()) {
+            return fail(
+                "deleted pods' VFs back in the host, restored",
+                format!("VF {vf}: its RDMA device is not back in the host"),
             );
         }
         let state = table

@@ -31,7 +31,7 @@ fn every_manifest_parses_into_the_api_types() {
 
 #[test]
 fn the_repository_files_are_the_embedded_ones() {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../deploy");
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy");
     let mut on_disk = deploy::read_dir(&dir).unwrap();
     let mut embedded = files();
     on_disk.sort_by(|a, b| a.name.cmp(&b.name));
