@@ -199,8 +199,8 @@ fn delegates(view: &NodeView<'_>, args: &CniArgs) -> Result<Vec<Delegate>, CniFa
         .map_err(|e| fail("multus", 7, e.to_string()))?;
     let deploy = view.deploy;
     let mut out = Vec::new();
-    let mut handed = 0;
     let ids = device_ids(view, args, &deploy.resource_name)?;
+    // one device per attachment of the resource, handed out in order
     for (idx, net) in nets.iter().enumerate() {
         let id = format!(
             "{}/{}",
@@ -214,7 +214,7 @@ fn delegates(view: &NodeView<'_>, args: &CniArgs) -> Result<Vec<Delegate>, CniFa
                 format!("NetworkAttachmentDefinition {id} not found"),
             ));
         }
-        let Some(device_id) = ids.get(handed).cloned() else {
+        let Some(device_id) = ids.get(idx).cloned() else {
             return Err(fail(
                 "multus",
                 7,
@@ -224,7 +224,6 @@ fn delegates(view: &NodeView<'_>, args: &CniArgs) -> Result<Vec<Delegate>, CniFa
                 ),
             ));
         };
-        handed += 1;
         let ifname = net
             .interface
             .clone()

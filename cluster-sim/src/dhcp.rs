@@ -48,7 +48,7 @@ impl Leaf {
     pub fn start(spec: &LeafSpec) -> Result<Leaf> {
         let err = |source| Error::Leaf {
             leaf: spec.name.clone(),
-            source,
+            source: Box::new(source),
         };
         let config =
             ServerConfig::parse(&spec.dhcpd_conf, format!("{}.conf", spec.name)).map_err(err)?;
@@ -87,7 +87,7 @@ impl Leaf {
         let mut engine = Engine::new(&self.config, self.spec.server_id, Timers::default())
             .map_err(|source| Error::Leaf {
                 leaf: self.spec.name.clone(),
-                source,
+                source: Box::new(source),
             })?;
         for record in self.journal.values() {
             engine.allocator_mut().restore(record, now);
@@ -176,24 +176,21 @@ impl Daemon {
     /// client identifier `rdma-dhcp` derives from the container and interface.
     pub fn start(
         &mut self,
-        key: &str,
+        ipam: &crate::cni_stack::IpamRequest,
         pod: usize,
-        container_id: &str,
-        ifname: &str,
-        mac: [u8; 6],
         seed: u64,
         now: Time,
     ) {
-        let client_id = ClientId::for_pod_interface(container_id, ifname);
+        let client_id = ClientId::for_pod_interface(&ipam.container_id, &ipam.ifname);
         let id_bytes = client_id.as_bytes().to_vec();
-        let config = ClientConfig::new(HwAddr::mac(mac), client_id).quick_start();
+        let config = ClientConfig::new(HwAddr::mac(ipam.mac), client_id).quick_start();
         self.clients.insert(
-            key.to_string(),
+            ipam.key.clone(),
             ClientSlot {
                 pod,
                 client: Client::new(config, seed, now),
                 generation: 0,
-                mac,
+                mac: ipam.mac,
                 client_id: id_bytes,
             },
         );

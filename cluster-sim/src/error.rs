@@ -51,7 +51,7 @@ pub enum Error {
         leaf: String,
         /// The server's error.
         #[source]
-        source: dhcp_server::Error,
+        source: Box<dhcp_server::Error>,
     },
     /// A simulated host could not be built.
     #[error("build simulated host {node}: {source}")]
@@ -82,7 +82,7 @@ pub enum Error {
         node: String,
         /// The error.
         #[source]
-        source: sriov_core::Error,
+        source: Box<sriov_core::Error>,
     },
     /// The device plugin's logic failed on a node.
     #[error("device plugin on node {node}: {source}")]
@@ -91,7 +91,7 @@ pub enum Error {
         node: String,
         /// The error.
         #[source]
-        source: device_plugin::sriov_dp::DpError,
+        source: Box<device_plugin::sriov_dp::DpError>,
     },
     /// The node state directory could not be made or written.
     #[error("{op} {path}: {source}")]

@@ -13,6 +13,9 @@ use sriov_core::PciAddress;
 
 use crate::error::{Error, Result};
 
+/// Each device's PF and NUMA node, by device ID (what GetPreferredAllocation weighs).
+pub type Topology = BTreeMap<String, (PciAddress, Option<u32>)>;
+
 /// One pod in the pod-resources `List` answer.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PodResources {
@@ -43,7 +46,7 @@ pub struct Kubelet {
     /// The plugin's devices as last reported; `None` while no plugin is registered.
     devices: Option<Vec<Device>>,
     /// Each device's PF and NUMA node (for the preferred allocation).
-    topology: BTreeMap<String, (PciAddress, Option<u32>)>,
+    topology: Topology,
     /// Admitted pods, by UID.
     pods: BTreeMap<String, AdmittedPod>,
     /// False between a restart and the plugin's re-registration (pod-resources down).
@@ -79,22 +82,14 @@ impl Kubelet {
     }
 
     /// The plugin registered (again) and sent its device list.
-    pub fn register(
-        &mut self,
-        devices: Vec<Device>,
-        topology: BTreeMap<String, (PciAddress, Option<u32>)>,
-    ) {
+    pub fn register(&mut self, devices: Vec<Device>, topology: Topology) {
         self.devices = Some(devices);
         self.topology = topology;
         self.serving = true;
     }
 
     /// A ListAndWatch update.
-    pub fn update_devices(
-        &mut self,
-        devices: Vec<Device>,
-        topology: BTreeMap<String, (PciAddress, Option<u32>)>,
-    ) {
+    pub fn update_devices(&mut self, devices: Vec<Device>, topology: Topology) {
         if self.devices.is_some() {
             self.devices = Some(devices);
             self.topology = topology;

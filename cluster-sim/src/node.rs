@@ -51,7 +51,7 @@ pub struct DevicePlugin {
     /// The devices last sent on ListAndWatch.
     pub devices: Vec<Device>,
     /// Each device's PF and NUMA node.
-    pub topology: BTreeMap<String, (PciAddress, Option<u32>)>,
+    pub topology: crate::kubelet::Topology,
 }
 
 impl std::fmt::Debug for DevicePlugin {
@@ -191,7 +191,10 @@ impl Node {
         let fs = self.host.sysfs();
         let dp_err = |node: &str| {
             let node = node.to_string();
-            move |source| Error::DevicePlugin { node, source }
+            move |source| Error::DevicePlugin {
+                node,
+                source: Box::new(source),
+            }
         };
         let enabled = enable_vfs(
             &fs,
@@ -201,7 +204,11 @@ impl Node {
         .map_err(dp_err(&self.spec.name))?;
         let core_err = |op: &str, node: &str| {
             let (op, node) = (op.to_string(), node.to_string());
-            move |source| Error::Core { op, node, source }
+            move |source| Error::Core {
+                op,
+                node,
+                source: Box::new(source),
+            }
         };
         let pfs = sriov_core::discover(&fs).map_err(core_err("discover", &self.spec.name))?;
         let pf0: Vec<_> = pfs
@@ -249,7 +256,7 @@ impl Node {
         };
         let snapshot = dp.monitor.poll().map_err(|source| Error::DevicePlugin {
             node: self.spec.name.clone(),
-            source,
+            source: Box::new(source),
         })?;
         let Some(resource) = snapshot.resources.get(&deploy.resource_name) else {
             dp.devices.clear();
@@ -281,7 +288,7 @@ impl Node {
         let pfs = sriov_core::discover(&fs).map_err(|source| Error::Core {
             op: "discover".into(),
             node: self.spec.name.clone(),
-            source,
+            source: Box::new(source),
         })?;
         let table = net.vfs(PF).unwrap_or_default();
         for pf in pfs.iter().filter(|p| p.netdev.as_deref() == Some(PF)) {

@@ -173,6 +173,9 @@ impl Event {
     }
 }
 
+/// The DHCP clients of one leaf's segment by MAC: (node, client key).
+type MacIndex = HashMap<[u8; 6], Vec<(usize, String)>>;
+
 struct Scheduled {
     at: Time,
     seq: u64,
@@ -233,7 +236,7 @@ pub(crate) struct Simulation {
     pub faults: Vec<PlannedFault>,
     armed_kills: Vec<usize>,
     /// Client MAC -> (node, client key), per leaf.
-    macs: Vec<HashMap<[u8; 6], Vec<(usize, String)>>>,
+    macs: Vec<MacIndex>,
     /// Address on a pod's net1 -> the pod.
     pub addresses: HashMap<Ipv4Addr, usize>,
     pub events: u64,
@@ -947,15 +950,7 @@ impl Simulation {
         let now = self.now;
         for a in &sandbox.attached {
             let seed = self.rng.random();
-            self.nodes[node].dhcp.start(
-                &a.ipam.key,
-                pod,
-                &a.ipam.container_id,
-                &a.ipam.ifname,
-                a.ipam.mac,
-                seed,
-                now,
-            );
+            self.nodes[node].dhcp.start(&a.ipam, pod, seed, now);
             if let Some(leaf) = self.nodes[node].spec.leaf {
                 self.macs[leaf]
                     .entry(a.ipam.mac)
