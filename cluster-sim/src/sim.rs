@@ -592,7 +592,7 @@ impl Simulation {
                 let now = self.now;
                 slot.client.handle_timeout(now);
                 self.drain_client(node, &key)?;
-                touched.node(node);
+                touched.lease_of(node);
             }
             Event::ServerRx { leaf, bytes } => {
                 if let Some(reply) = self.leafs[leaf].handle(&bytes, self.now) {
@@ -608,7 +608,7 @@ impl Simulation {
                     slot.client.handle_message(self.now, &msg);
                 }
                 self.drain_client(node, &key)?;
-                touched.node(node);
+                touched.lease_of(node);
             }
             Event::DeletePods => {
                 if !self.attach_done {
@@ -1395,7 +1395,9 @@ impl Simulation {
         let deploy = self.deploy.clone();
         if let Some(n) = touched.node {
             // the device plugin looks at the host (it polls every 200 ms)
-            self.nodes[n].poll_device_plugin(&deploy)?;
+            if touched.host_changed {
+                self.nodes[n].poll_device_plugin(&deploy)?;
+            }
             self.checks += 1;
             invariants::check_node(self, n)?;
         }
@@ -1424,10 +1426,17 @@ impl Simulation {
 pub(crate) struct Touched {
     node: Option<usize>,
     leaf: Option<usize>,
+    /// Whether the node's host changed (then its device plugin looks again before the check);
+    /// a DHCP exchange changes only a pod's address.
+    host_changed: bool,
 }
 
 impl Touched {
     fn node(&mut self, n: usize) {
+        self.node = Some(n);
+        self.host_changed = true;
+    }
+    fn lease_of(&mut self, n: usize) {
         self.node = Some(n);
     }
     fn leaf(&mut self, l: usize) {
