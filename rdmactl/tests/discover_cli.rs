@@ -145,8 +145,28 @@ fn simulate_returns_every_vf() {
         String::from_utf8_lossy(&out.stderr)
     );
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.contains("8/8 VFs back on the host"), "{text}");
-    assert!(text.contains("pod-3: net1 = VF"), "{text}");
+    assert!(
+        text.contains("all held; every VF back in its host, restored; every lease released"),
+        "{text}"
+    );
+    assert_eq!(text.matches("1/1     Running").count(), 3, "{text}");
+}
+
+#[test]
+fn simulate_json_and_a_violation_exit() {
+    let out = rdmactl(&["simulate", "--json", "--seed", "7", "--faults", "pf-flap"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["seed"], 7);
+    assert_eq!(v["pods"].as_array().unwrap().len(), 2);
+    assert_eq!(v["faults"][0]["kind"], "pf-flap");
+    let bad = rdmactl(&["simulate", "--faults", "no-such-fault"]);
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("unknown fault"));
 }
 
 #[test]
