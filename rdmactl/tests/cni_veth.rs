@@ -6,6 +6,8 @@
 //! pod's namespace was deleted all put the VF back with its name, MAC and PF-side config.
 //! The binaries are taken from beside `rdmactl` (`cargo test --workspace` builds them).
 
+mod common;
+
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -100,27 +102,7 @@ fn sriov_and_rdma_binaries_attach_and_restore_on_the_veth_host() {
     let root = work.path().join("node");
     std::fs::create_dir(&root).unwrap();
     let root_s = root.to_str().unwrap();
-    let fabric = testbed::unique_name("sf");
-    let host_ns = testbed::unique_name("sh");
-    let said = ok(rdmactl(&[
-        "sim",
-        "start",
-        "--root",
-        root_s,
-        "--veth",
-        "--fabric",
-        &fabric,
-        "--host-netns",
-        &host_ns,
-        "--vlans",
-        "0,111",
-    ]));
-    let pid: u32 = said
-        .split("(pid ")
-        .nth(1)
-        .and_then(|r| r.split(')').next())
-        .and_then(|p| p.parse().ok())
-        .unwrap();
+    let pid = common::start_veth_host(&root).pid;
     let result = std::panic::catch_unwind(|| {
         scenario(&Cni {
             bins: bins.clone(),

@@ -8,6 +8,8 @@
 //! The host's netdevs go in a namespace of the test's own (`--host-netns`), so that the test
 //! never puts links in the machine's namespace and several runs never share a name.
 
+mod common;
+
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -143,27 +145,11 @@ fn vlan_111_leases_and_a_deleted_pod_returns_its_vf() {
     let root = work.path().join("node");
     std::fs::create_dir(&root).unwrap();
     let root_s = root.to_str().unwrap();
-    let fabric = testbed::unique_name("sf");
-    let host_ns = testbed::unique_name("sh");
-    let said = ok(rdmactl(&[
-        "sim",
-        "start",
-        "--root",
-        root_s,
-        "--veth",
-        "--fabric",
-        &fabric,
-        "--host-netns",
-        &host_ns,
-        "--vlans",
-        "0,111",
-    ]));
-    let pid: u32 = said
-        .split("(pid ")
-        .nth(1)
-        .and_then(|r| r.split(')').next())
-        .and_then(|p| p.parse().ok())
-        .unwrap();
+    let common::VethHost {
+        fabric,
+        host_ns,
+        pid,
+    } = common::start_veth_host(&root);
     let stop = || ok(rdmactl(&["sim", "stop", "--root", root_s]));
     let result = std::panic::catch_unwind(|| {
         scenario(&root, &fabric, &host_ns, work.path());

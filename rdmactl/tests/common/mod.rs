@@ -38,3 +38,46 @@ pub fn render(preset: &str) -> tempfile::TempDir {
     ]);
     dir
 }
+
+/// A veth-backed reference host started by `rdmactl sim start --veth` at a root: the names of
+/// the fabric and host namespaces it made, and the pid of its daemon (gone after `sim stop`).
+pub struct VethHost {
+    /// The fabric namespace (`--fabric`), holding the `br<VLAN>` bridges.
+    pub fabric: String,
+    /// The namespace the host's PF and VF netdevs live in (`--host-netns`).
+    pub host_ns: String,
+    /// The simulated host's daemon, as `sim start` reported it.
+    pub pid: u32,
+}
+
+/// `rdmactl sim start --root ROOT --veth --vlans 0,111` with fresh namespace names; the caller
+/// runs `rdmactl sim stop --root ROOT` when done.
+pub fn start_veth_host(root: &std::path::Path) -> VethHost {
+    let fabric = testbed::unique_name("sf");
+    let host_ns = testbed::unique_name("sh");
+    let out = rdmactl_ok(&[
+        "sim",
+        "start",
+        "--root",
+        root.to_str().expect("utf-8 path"),
+        "--veth",
+        "--fabric",
+        &fabric,
+        "--host-netns",
+        &host_ns,
+        "--vlans",
+        "0,111",
+    ]);
+    let said = String::from_utf8_lossy(&out.stdout);
+    let pid = said
+        .split("(pid ")
+        .nth(1)
+        .and_then(|r| r.split(')').next())
+        .and_then(|p| p.parse().ok())
+        .unwrap_or_else(|| panic!("no daemon pid in {said:?}"));
+    VethHost {
+        fabric,
+        host_ns,
+        pid,
+    }
+}
